@@ -1,0 +1,114 @@
+"""Accreditor: a multi-tenant platform for accreditation bodies."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from accreditor.config import CONFIGS, PROJECT_ROOT, check_secrets, from_environment
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: class defaults, then the environment, then ``config`` (tests)."""
+    env_name = (config or {}).get("ENV") or os.environ.get("ACCREDITOR_ENV", "production")
+    base = CONFIGS.get(env_name)
+    if base is None:
+        raise RuntimeError(f"ACCREDITOR_ENV must be one of {sorted(CONFIGS)}, not {env_name!r}")
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=str(PROJECT_ROOT / "instance"),
+    )
+    app.config.from_object(base)
+    app.config.update(from_environment(base))
+    app.config.update(config or {})
+    check_secrets(app.config)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from accreditor.core import audit, jobs, tenancy, web
+    from accreditor.core.db import sqlite_pragmas
+    from accreditor.core.errors import register_error_handlers
+    from accreditor.extensions import babel, bootstrap, csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.config.get("MIGRATIONS_DIR") or _migrations_dir()))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+    bootstrap.init_app(app)
+    with app.app_context():
+        sqlite_pragmas(db.engine)
+    tenancy.install_listeners()
+    audit.install_listeners()
+    jobs.install_listeners()
+    web.init_app(app)
+    register_error_handlers(app)
+
+    from accreditor.auth.views import init_app as init_auth
+
+    init_auth(app)
+
+    @app.teardown_request
+    def run_leftover_jobs(exc):
+        if exc is None:
+            jobs.run_ready_jobs()
+
+    @app.context_processor
+    def inject_helpers():
+        from flask import g
+        from flask_babel import get_locale
+
+        from accreditor.core.permissions import Role, has_role
+
+        return {"Role": Role, "has_role": has_role, "current_tenant": g.get("tenant"),
+                "current_membership": g.get("membership"), "get_locale": get_locale}
+
+
+def _migrations_dir() -> str:
+    return str(PROJECT_ROOT / "migrations")
+
+
+def _select_locale():
+    from flask import g, request
+
+    tenant = g.get("tenant")
+    supported = ["en"]
+    best = request.accept_languages.best_match(supported) if request else None
+    return best or (tenant.default_locale if tenant is not None else "en")
+
+
+def _register_blueprints(app: Flask) -> None:
+    from accreditor.auth.views import bp as auth_bp
+    from accreditor.core.health import bp as health_bp
+    from accreditor.core.views import bp as core_bp
+    from accreditor.tenants.admin import bp as admin_bp
+    from accreditor.tenants.views import bp as tenant_bp
+
+    app.register_blueprint(core_bp)
+    app.register_blueprint(health_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp)
+    # Feature blueprints of later capabilities register under tenant_bp (nested) here.
+    app.register_blueprint(tenant_bp)
+
+
+def _register_cli(app: Flask) -> None:
+    from accreditor.core.cli import audit_cli, jobs_cli
+    from accreditor.demo import demo_command
+    from accreditor.tenants.cli import tenants_cli
+
+    app.cli.add_command(audit_cli)
+    app.cli.add_command(jobs_cli)
+    app.cli.add_command(tenants_cli)
+    app.cli.add_command(demo_command)

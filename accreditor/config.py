@@ -1,0 +1,153 @@
+"""Configuration: class defaults, then environment variables, then the mapping given to create_app.
+
+Environment names: ``DATABASE_URL``, ``REDIS_URL``, ``SECRET_KEY``, and ``ACCREDITOR_<KEY>`` for any
+key below (e.g. ``ACCREDITOR_IDLE_TIMEOUT_MINUTES=20``). ``ACCREDITOR_ENV`` is ``production``
+(default), ``development`` or ``testing``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+
+INSECURE_SECRET = "dev-insecure-secret-key-change-me"  # noqa: S105 - refused outside dev/test
+
+
+class Config:
+    ENV = "production"
+    SECRET_KEY = INSECURE_SECRET
+    SQLALCHEMY_DATABASE_URI = f"sqlite:///{INSTANCE_DIR / 'accreditor.db'}"
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    REDIS_URL: str | None = None
+
+    # Sessions and cookies (see docs/security.md)
+    SESSION_COOKIE_NAME = "accreditor_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = True
+    PERMANENT_SESSION_LIFETIME = 12 * 3600  # absolute limit, seconds
+    IDLE_TIMEOUT_MINUTES = 30
+    ABSOLUTE_TIMEOUT_HOURS = 12
+    REMEMBER_COOKIE_DURATION = 0
+    PREFERRED_URL_SCHEME = "https"
+    MAX_CONTENT_LENGTH = 26 * 1024 * 1024
+    WTF_CSRF_TIME_LIMIT = 8 * 3600
+    HSTS = True
+
+    # Passwords and login throttling
+    PASSWORD_MIN_LENGTH = 12
+    PASSWORD_MIN_SCORE = 3  # zxcvbn 0-4
+    ARGON2_TIME_COST = 3
+    ARGON2_MEMORY_COST = 65536  # KiB
+    ARGON2_PARALLELISM = 4
+    LOGIN_MAX_FAILURES = 5  # per account (the e-mail typed, known or not)
+    LOGIN_MAX_FAILURES_PER_IP = 5  # raise for offices behind one NAT address
+    LOGIN_LOCK_SECONDS = 60  # doubles with each further failure
+    LOGIN_LOCK_MAX_SECONDS = 15 * 60
+    LOGIN_FAILURE_WINDOW_SECONDS = 15 * 60
+    PASSWORD_RESET_MAX_AGE = 3600
+    INVITE_MAX_AGE = 7 * 24 * 3600
+
+    # Mail
+    MAIL_BACKEND = "outbox"  # or "smtp"
+    MAIL_FROM = "Accreditor <no-reply@accreditor.local>"
+    MAIL_SERVER = "localhost"
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+
+    # Jobs
+    JOBS_MAX_ATTEMPTS = 3
+    JOBS_RETRY_INTERVALS = [10, 60, 300]
+    JOBS_TIMEOUT = 600
+    JOBS_FAILURE_TTL = 30 * 24 * 3600
+    JOBS_RAISE = False
+
+    # i18n / UI
+    BABEL_DEFAULT_LOCALE = "en"
+    LANGUAGES = ["en"]
+    BOOTSTRAP_SERVE_LOCAL = True
+    LOG_JSON = True
+    LOG_LEVEL = "INFO"
+    AUDIT_PAGE_SIZE = 50
+
+
+class DevelopmentConfig(Config):
+    ENV = "development"
+    SESSION_COOKIE_SECURE = False
+    PREFERRED_URL_SCHEME = "http"
+    HSTS = False
+    LOG_JSON = False
+    JOBS_RAISE = False
+
+
+class TestingConfig(Config):
+    ENV = "testing"
+    TESTING = True
+    SESSION_COOKIE_SECURE = False
+    PREFERRED_URL_SCHEME = "http"
+    HSTS = False
+    WTF_CSRF_ENABLED = False
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST = 1024
+    ARGON2_PARALLELISM = 1
+    PASSWORD_MIN_SCORE = 3
+    JOBS_RAISE = True
+    JOBS_RETRY_INTERVALS = [0]
+    LOG_JSON = False
+    LOG_LEVEL = "WARNING"
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+
+
+CONFIGS = {"production": Config, "development": DevelopmentConfig, "testing": TestingConfig}
+
+
+def _coerce(raw: str, current):
+    if isinstance(current, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(current, int):
+        return int(raw)
+    if isinstance(current, list | dict):
+        return json.loads(raw)
+    return raw
+
+
+def from_environment(base: type[Config], environ=os.environ) -> dict:
+    """Settings taken from the environment, typed like the class defaults."""
+    out: dict = {}
+    for name in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY"):
+        if environ.get(name):
+            key = "SQLALCHEMY_DATABASE_URI" if name == "DATABASE_URL" else name
+            out[key] = environ[name]
+    for env_key, raw in environ.items():
+        if env_key.startswith("ACCREDITOR_") and env_key != "ACCREDITOR_ENV":
+            key = env_key.removeprefix("ACCREDITOR_")
+            out[key] = _coerce(raw, getattr(base, key, ""))
+    uri = out.get("SQLALCHEMY_DATABASE_URI", "")
+    if uri.startswith("postgres://"):
+        out["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri.removeprefix("postgres://")
+    elif uri.startswith("postgresql://"):
+        out["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri.removeprefix("postgresql://")
+    return out
+
+
+class ConfigError(RuntimeError):
+    pass
+
+
+def check_secrets(config) -> None:
+    """Refuse to start outside development and testing without a real SECRET_KEY."""
+    if config["ENV"] in ("development", "testing"):
+        return
+    key = config.get("SECRET_KEY") or ""
+    if key == INSECURE_SECRET or len(key) < 32:
+        raise ConfigError(
+            "SECRET_KEY is not set to a real secret. Set the SECRET_KEY environment variable to a "
+            "random string of at least 32 characters (e.g. `python -c \"import secrets; "
+            "print(secrets.token_urlsafe(48))\"`), or set ACCREDITOR_ENV=development for a local run."
+        )

@@ -1,0 +1,1 @@
+"""Cross-cutting machinery: database base, tenancy, permissions, audit, jobs, mail, errors."""

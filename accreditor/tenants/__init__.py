@@ -1,0 +1,1 @@
+"""Tenants (accreditation bodies), their policy settings and the tenant URL space."""

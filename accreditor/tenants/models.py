@@ -1,0 +1,118 @@
+"""Tenant = an accreditation body; TenantPolicy = its configurable rule values (DOMAIN.md ⚙)."""
+
+from __future__ import annotations
+
+import re
+import string
+from datetime import datetime
+
+from sqlalchemy import Boolean, CheckConstraint, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from accreditor.core.db import Base, TimestampMixin
+from accreditor.core.tenancy import TenantScoped
+
+SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
+
+# First path segments the platform uses itself; a tenant slug must never shadow them.
+RESERVED_SLUGS = frozenset(
+    {
+        "admin", "api", "static", "directory", "verify", "login", "logout", "healthz",
+        "bootstrap", "password", "invite", "account", "choose-tenant", "auth", "assets",
+        "docs", "help", "about", "public", "portal", "settings", "www", "mail", "metrics",
+        "status", "search", "new", "register", "signup", "robots-txt", "favicon-ico",
+        "security", "openapi", "jobs", "outbox", "system", "root", "platform",
+    }
+)
+
+GRADING_SCHEMES = {
+    "anab": "ANAB-style: major / minor / observation",
+    "ilac_g20": "ILAC G20: categories 1-4",
+    "nata": "NATA: condition / C / M",
+    "ukas": "UKAS: mandatory / improvement action / recommendation",
+}
+
+NUMBER_FORMAT_FIELDS = {"seq", "programme", "programme_seq", "year"}
+_SAMPLE = {"seq": 42, "programme": "CAL", "programme_seq": 3, "year": 2026}
+
+
+def validate_number_format(fmt: str) -> str | None:
+    """Return an error message, or None when ``fmt`` is a usable accreditation number format."""
+    if not fmt or len(fmt) > 60:
+        return "Give a format of 1 to 60 characters."
+    try:
+        fields = {f for _, f, _, _ in string.Formatter().parse(fmt) if f is not None}
+    except ValueError as exc:
+        return f"Not a valid format: {exc}."
+    unknown = {f.split(".")[0].split("[")[0] for f in fields} - NUMBER_FORMAT_FIELDS
+    if unknown:
+        return f"Unknown field(s): {', '.join(sorted(unknown))}. Use {{seq}}, {{programme}}, {{programme_seq}}, {{year}}."
+    if "seq" not in fields:
+        return "The format must contain {seq} so numbers are unique."
+    try:
+        fmt.format(**_SAMPLE)
+    except (ValueError, KeyError, IndexError, AttributeError) as exc:
+        return f"Not a valid format: {exc}."
+    return None
+
+
+class Tenant(TimestampMixin, Base):
+    __tablename__ = "tenants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    country: Mapped[str] = mapped_column(String(2))
+    default_locale: Mapped[str] = mapped_column(String(10), default="en")
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    deactivated_at: Mapped[datetime | None]
+
+    policy: Mapped[TenantPolicy] = relationship(
+        back_populates="tenant", uselist=False, lazy="raise"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Tenant {self.slug}>"
+
+
+class TenantPolicy(TenantScoped, Base):
+    """Rule values an AB sets for itself. Later capabilities add their settings here."""
+
+    __tablename__ = "tenant_policies"
+    __table_args__ = (
+        UniqueConstraint("tenant_id"),
+        CheckConstraint("cycle_length_months BETWEEN 12 AND 60", name="cycle_length_max_5y"),
+        CheckConstraint("response_due_days > 0 AND evidence_due_days >= response_due_days",
+                        name="deadlines_positive"),
+        CheckConstraint("onsite_interval_max_months BETWEEN 1 AND 24", name="onsite_interval"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant: Mapped[Tenant] = relationship(back_populates="policy", lazy="raise")
+
+    # Cycle and programme (rules 7, 9)
+    cycle_length_months: Mapped[int] = mapped_column(default=60)
+    first_surveillance_months: Mapped[int] = mapped_column(default=12)
+    surveillance_interval_months: Mapped[int] = mapped_column(default=12)
+    onsite_interval_max_months: Mapped[int] = mapped_column(default=24)
+    # Findings (rule 14)
+    response_due_days: Mapped[int] = mapped_column(default=30)
+    evidence_due_days: Mapped[int] = mapped_column(default=90)
+    grading_scheme: Mapped[str] = mapped_column(String(30), default="anab")
+    # Numbers (rule 28)
+    accreditation_number_format: Mapped[str] = mapped_column(String(60), default="{seq:04d}")
+    # Applications (rule 38), impartiality (rule 3), sanctions (rule 18), directory (rule 27)
+    application_validity_months: Mapped[int] = mapped_column(default=24)
+    consultancy_lookback_years: Mapped[int] = mapped_column(default=2)
+    employment_lookback_years: Mapped[int] = mapped_column(default=2)
+    max_suspension_months: Mapped[int] = mapped_column(default=3)
+    directory_retention_months: Mapped[int] = mapped_column(default=12)
+
+
+def policy_fields() -> list[str]:
+    return [
+        c.key
+        for c in TenantPolicy.__table__.columns
+        if c.key not in {"id", "tenant_id"}
+    ]
+

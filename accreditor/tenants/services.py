@@ -1,0 +1,113 @@
+"""Use cases for tenants: create one (with its first admin) and change its policy."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from accreditor.core import audit
+from accreditor.core.errors import Conflict, ValidationFailed
+from accreditor.core.permissions import Role
+from accreditor.core.tenancy import tenant_scope
+from accreditor.extensions import db
+from accreditor.tenants.models import (
+    GRADING_SCHEMES,
+    RESERVED_SLUGS,
+    SLUG_RE,
+    Tenant,
+    TenantPolicy,
+    policy_fields,
+    validate_number_format,
+)
+
+
+def reserved_slugs() -> frozenset[str]:
+    """Fixed reserved words plus the first path segment of every non-tenant URL rule."""
+    used = set()
+    for rule in current_app.url_map.iter_rules():
+        first = rule.rule.lstrip("/").split("/", 1)[0]
+        if first and not first.startswith("<"):
+            used.add(first.replace(".", "-"))
+    return RESERVED_SLUGS | used
+
+
+def slug_problem(slug: str) -> str | None:
+    if not SLUG_RE.match(slug or ""):
+        return _("Use 3 to 40 lower-case letters, digits and hyphens, starting with a letter.")
+    if slug in reserved_slugs():
+        return _("“%(slug)s” is reserved by the platform. Choose another.", slug=slug)
+    return None
+
+
+def create_tenant(
+    *, slug: str, name: str, country: str, default_locale: str = "en",
+    admin_email: str | None = None, admin_name: str | None = None,
+) -> Tenant:
+    """Create an AB with default policy; invite its first administrator when given."""
+    slug = (slug or "").strip().lower()
+    problem = slug_problem(slug)
+    if problem:
+        raise ValidationFailed(problem, field="slug")
+    if db.session.execute(select(Tenant.id).where(Tenant.slug == slug)).first():
+        raise Conflict(_("The slug “%(slug)s” is already taken.", slug=slug), field="slug")
+    country = (country or "").strip().upper()
+    if len(country) != 2 or not country.isalpha():
+        raise ValidationFailed(_("Give the two-letter ISO country code, e.g. GB."), field="country")
+    tenant = Tenant(slug=slug, name=name.strip(), country=country, default_locale=default_locale)
+    db.session.add(tenant)
+    db.session.flush()
+    audit.record("tenant.created", tenant, tenant_id=None,
+                 changes=audit.snapshot(tenant, ("slug", "name", "country", "default_locale")))
+    with tenant_scope(tenant):
+        db.session.add(TenantPolicy(tenant_id=tenant.id))
+        db.session.flush()
+        audit.record("tenant.created", tenant,
+                     changes=audit.snapshot(tenant, ("slug", "name", "country", "default_locale")))
+        if admin_email:
+            from accreditor.auth.services import invite_user
+
+            invite_user(tenant, email=admin_email, name=admin_name or admin_email,
+                        roles=[Role.admin])
+    return tenant
+
+
+def update_policy(policy: TenantPolicy, **values) -> dict:
+    """Change policy values after checking them; returns the audited changes."""
+    unknown = set(values) - set(policy_fields())
+    if unknown:
+        raise ValidationFailed(f"unknown policy fields: {sorted(unknown)}")
+    checks = {
+        "cycle_length_months": (12, 60, _("The accreditation cycle is at most 5 years (60 months).")),
+        "onsite_interval_max_months": (1, 24, _("On-site assessments are at most 24 months apart.")),
+        "response_due_days": (1, 365, _("Give 1 to 365 days.")),
+        "evidence_due_days": (1, 730, _("Give 1 to 730 days.")),
+        "first_surveillance_months": (1, 24, _("Give 1 to 24 months.")),
+        "surveillance_interval_months": (1, 24, _("Give 1 to 24 months.")),
+        "application_validity_months": (1, 60, _("Give 1 to 60 months.")),
+        "consultancy_lookback_years": (0, 10, _("Give 0 to 10 years.")),
+        "employment_lookback_years": (0, 10, _("Give 0 to 10 years.")),
+        "max_suspension_months": (1, 9, _("A suspension lasts at most 9 months.")),
+        "directory_retention_months": (0, 120, _("Give 0 to 120 months.")),
+    }
+    for key, (lo, hi, msg) in checks.items():
+        if key in values and not (lo <= int(values[key]) <= hi):
+            raise ValidationFailed(msg, field=key)
+    response = int(values.get("response_due_days", policy.response_due_days))
+    evidence = int(values.get("evidence_due_days", policy.evidence_due_days))
+    if evidence < response:
+        raise ValidationFailed(_("Evidence cannot be due before the response."),
+                               field="evidence_due_days")
+    if "grading_scheme" in values and values["grading_scheme"] not in GRADING_SCHEMES:
+        raise ValidationFailed(_("Unknown grading scheme."), field="grading_scheme")
+    if "accreditation_number_format" in values:
+        problem = validate_number_format(values["accreditation_number_format"])
+        if problem:
+            raise ValidationFailed(problem, field="accreditation_number_format")
+    for key, value in values.items():
+        setattr(policy, key, value)
+    changes = audit.diff(policy)
+    if changes:
+        db.session.flush()
+        audit.record("tenant.policy_updated", policy, changes=changes)
+    return changes
