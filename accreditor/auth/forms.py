@@ -1,6 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -13,7 +14,7 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 def role_choices():
-    return [(r.value, r.label) for r in Role]  # labels stay lazy: translated at render time
+    return [SelectChoice(r.value, r.label) for r in Role]  # lazy labels: translated at render
 
 
 class LoginForm(FlaskForm):

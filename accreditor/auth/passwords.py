@@ -27,10 +27,11 @@ def hash_password(password: str) -> str:
 def verify_password(stored_hash: str | None, password: str) -> bool:
     """Check a password; an unknown account still pays for one hash so timing reveals nothing."""
     h = hasher()
-    if not stored_hash:
-        h.verify(_dummy_hash(), password + "\x00not-a-password")  # always fails
-        return False
     try:
+        if not stored_hash:
+            # The same single verification as for a real account; it always fails (and raises).
+            h.verify(_dummy_hash(), password + "\x00not-a-password")
+            return False
         return h.verify(stored_hash, password)
     except (VerificationError, InvalidHashError):
         return False

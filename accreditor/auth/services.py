@@ -9,6 +9,7 @@ from flask import current_app, url_for
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
 
 from accreditor.auth.models import LoginThrottle, Membership, User, normalise_email
 from accreditor.auth.passwords import (
@@ -140,6 +141,7 @@ def active_memberships(user: User) -> list[Membership]:
             select(Membership)
             .join(Tenant, Tenant.id == Membership.tenant_id)
             .where(Membership.user_id == user.id, Membership.is_active, Tenant.is_active)
+            .options(contains_eager(Membership.tenant))
             .order_by(Tenant.name)
             .execution_options(**{ALL_TENANTS: True})
         ).scalars()

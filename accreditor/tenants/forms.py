@@ -1,6 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, IntegerField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
 from accreditor.tenants.models import GRADING_SCHEMES
@@ -13,7 +14,7 @@ class TenantForm(FlaskForm):
     name = StringField(_l("Name of the accreditation body"),
                        validators=[DataRequired(), Length(max=200)])
     country = StringField(_l("Country (ISO code)"), validators=[DataRequired(), Length(min=2, max=2)])
-    default_locale = SelectField(_l("Default language"), choices=[("en", "English")], default="en")
+    default_locale = SelectField(_l("Default language"), choices=[SelectChoice("en", "English")], default="en")
     admin_email = EmailField(_l("First administrator's e-mail"),
                              validators=[DataRequired(), Email(), Length(max=320)])
     admin_name = StringField(_l("First administrator's name"),
@@ -32,7 +33,7 @@ class PolicyForm(FlaskForm):
     response_due_days = _months(_l("Response to findings due (days)"), 1, 365)
     evidence_due_days = _months(_l("Evidence of corrective action due (days)"), 1, 730)
     grading_scheme = SelectField(_l("Grading scheme for findings"),
-                                 choices=list(GRADING_SCHEMES.items()))
+                                 choices=[SelectChoice(k, v) for k, v in GRADING_SCHEMES.items()])
     accreditation_number_format = StringField(
         _l("Accreditation number format"), validators=[DataRequired(), Length(max=60)],
         description=_l("Fields: {seq}, {programme}, {programme_seq}, {year}; e.g. {seq:04d} or "

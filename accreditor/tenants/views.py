@@ -72,6 +72,7 @@ def resolve_tenant():
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     if g.membership is None:
+        set_current_tenant(None)  # the 404 page must not show whose pages these are
         abort(404)
     return None
 

@@ -1,0 +1,89 @@
+"""The every-route cross-tenant walker, shared by the real check and the planted-leak check.
+
+For every URL rule of an app, the walker fills each argument with an identifier of tenant B's
+objects, requests it (GET and POST where allowed) as a user of tenant A who holds every role,
+and collects every response that is a 200 or shows tenant-B data. A new route is covered the
+moment it exists; a route whose argument name the walker does not know fails the test until
+someone teaches ``fillers`` how to produce a tenant-B value for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from flask import Flask
+
+# Endpoints that serve files shipped with the code, not tenant data.
+SKIP_ENDPOINTS = {"static", "bootstrap.static"}
+
+
+@dataclass
+class Leak:
+    method: str
+    url: str
+    status: int
+    reason: str
+
+
+@dataclass
+class WalkResult:
+    requests: int = 0
+    leaks: list[Leak] = field(default_factory=list)
+    unknown_args: dict[str, set[str]] = field(default_factory=dict)
+
+
+def walk(
+    app: Flask,
+    client,
+    *,
+    fillers: dict[str, Callable[[], object]],
+    own_slug: str,
+    other_markers: list[str],
+    relogin: Callable[[], None],
+) -> WalkResult:
+    """Request every rule with tenant-B arguments; report responses that leak."""
+    result = WalkResult()
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in SKIP_ENDPOINTS:
+            continue
+        args = sorted(rule.arguments)
+        unknown = [a for a in args if a not in fillers and a != "tenant_slug"]
+        if unknown:
+            result.unknown_args[rule.rule] = set(unknown)
+            continue
+        object_values = {a: fillers[a]() for a in args if a != "tenant_slug"}
+        # Variant 1: tenant B's slug. Variant 2: our own slug with tenant B's object ids.
+        variants = []
+        if "tenant_slug" in args:
+            variants.append(({**object_values, "tenant_slug": fillers["tenant_slug"]()}, True))
+            if object_values:
+                variants.append(({**object_values, "tenant_slug": own_slug}, True))
+            else:
+                variants.append(({"tenant_slug": own_slug}, False))
+        else:
+            variants.append((object_values, bool(object_values)))
+        for values, targets_other in variants:
+            url = _build(app, rule.endpoint, values)
+            for method in ("GET", "POST"):
+                if method not in (rule.methods or ()):
+                    continue
+                relogin()
+                resp = client.open(url, method=method)
+                result.requests += 1
+                body = resp.get_data(as_text=True)
+                if targets_other and resp.status_code == 200:
+                    result.leaks.append(Leak(method, url, 200, "200 for another tenant's object"))
+                for marker in other_markers:
+                    if marker in body:
+                        result.leaks.append(
+                            Leak(method, url, resp.status_code, f"body shows {marker!r}")
+                        )
+    return result
+
+
+def _build(app: Flask, endpoint: str, values: dict) -> str:
+    with app.test_request_context():
+        from flask import url_for
+
+        return url_for(endpoint, **values)

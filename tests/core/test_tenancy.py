@@ -1,0 +1,206 @@
+"""Tenant isolation: the model check, the ORM filter, the write guard and the every-route walker."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Blueprint, abort, g
+from sqlalchemy import select
+
+from accreditor import create_app
+from accreditor.auth.models import Membership, User
+from accreditor.core.audit import AuditEvent
+from accreditor.core.db import Base
+from accreditor.core.mail import OutboxMessage
+from accreditor.core.permissions import Role
+from accreditor.core.tenancy import (
+    ALL_TENANTS,
+    CrossTenantWrite,
+    TenantScoped,
+    get_scoped_or_404,
+    tenant_scope,
+)
+from accreditor.extensions import db
+from tests.conftest import PASSWORD, FreshContextClient
+from tests.core.isolation import walk
+
+B_MARKERS = ["Bravo Accreditation Bureau", "admin@bravo.example.org", "bravo-only-marker"]
+
+
+def test_every_model_with_a_tenant_id_column_is_tenant_scoped():
+    offenders = [
+        m.class_.__name__
+        for m in Base.registry.mappers
+        if "tenant_id" in m.local_table.columns and not issubclass(m.class_, TenantScoped)
+    ]
+    assert offenders == [], f"models with tenant_id but not TenantScoped: {offenders}"
+
+
+def test_queries_see_only_the_current_tenants_rows(tenant_a, tenant_b, admin_a, admin_b):
+    with tenant_scope(tenant_a):
+        emails = {m.user_id for m in db.session.execute(select(Membership)).scalars()}
+        assert emails == {admin_a.id}
+    with tenant_scope(tenant_b):
+        emails = {m.user_id for m in db.session.execute(select(Membership)).scalars()}
+        assert emails == {admin_b.id}
+
+
+def test_joined_and_related_loads_are_filtered_too(tenant_a, tenant_b, admin_a, admin_b):
+    with tenant_scope(tenant_a):
+        rows = db.session.execute(
+            select(User.email).join(Membership, Membership.user_id == User.id)
+        ).scalars().all()
+    assert rows == [admin_a.email]
+
+
+def test_without_a_tenant_scope_tenant_rows_are_invisible(admin_a, admin_b):
+    assert db.session.execute(select(Membership)).scalars().all() == []
+
+
+def test_explicit_opt_out_sees_every_tenant(admin_a, admin_b):
+    rows = db.session.execute(
+        select(Membership).execution_options(**{ALL_TENANTS: True})
+    ).scalars().all()
+    assert {r.user_id for r in rows} == {admin_a.id, admin_b.id}
+
+
+def test_get_scoped_or_404_refuses_another_tenants_row_even_from_the_identity_map(
+    app, tenant_a, tenant_b, admin_b
+):
+    with tenant_scope(tenant_b):
+        b_membership = db.session.execute(select(Membership)).scalar_one()
+    # The object now sits in the identity map; Session.get would return it without SQL.
+    assert db.session.get(Membership, b_membership.id) is b_membership
+    from werkzeug.exceptions import NotFound
+
+    with tenant_scope(tenant_a), pytest.raises(NotFound):
+        get_scoped_or_404(Membership, b_membership.id)
+
+
+def test_writing_another_tenants_row_raises(tenant_a, tenant_b, admin_b):
+    with tenant_scope(tenant_b):
+        b_membership = db.session.execute(select(Membership)).scalar_one()
+    with tenant_scope(tenant_a):
+        b_membership.is_active = False
+        with pytest.raises(CrossTenantWrite):
+            db.session.flush()
+    db.session.rollback()
+
+
+def test_creating_a_row_for_another_tenant_raises(tenant_a, tenant_b, admin_a):
+    with tenant_scope(tenant_a):
+        db.session.add(Membership(user_id=admin_a.id, tenant_id=tenant_b.id))
+        with pytest.raises(CrossTenantWrite):
+            db.session.flush()
+    db.session.rollback()
+
+
+def test_new_rows_take_the_current_tenant(tenant_a, make_user):
+    user = make_user(tenant_a, "someone@alpha.example.org", [Role.assessor])
+    with tenant_scope(tenant_a):
+        m = db.session.execute(select(Membership).where(Membership.user_id == user.id)).scalar_one()
+        assert m.tenant_id == tenant_a.id
+        assert {r.tenant_id for r in m.role_rows} == {tenant_a.id}
+
+
+def test_tenant_rows_cannot_be_written_outside_any_tenant_scope(tenant_a, admin_a):
+    db.session.add(Membership(user_id=admin_a.id))
+    with pytest.raises(CrossTenantWrite):
+        db.session.flush()
+    db.session.rollback()
+
+
+# -- the every-route walker -------------------------------------------------------------------
+
+
+@pytest.fixture
+def two_tenants(tenant_a, tenant_b, make_user, client, login_as):
+    """Tenant A user holding every role; tenant B with objects of every kind the routes take."""
+    user_a = make_user(tenant_a, "everything@alpha.example.org", list(Role), name="Eve Everything")
+    make_user(tenant_b, "admin@bravo.example.org", [Role.admin], name="bravo-only-marker admin")
+    # Tenant B activity: an invitation (membership, outbox mail, audit events).
+    login_as(db.session.execute(
+        select(User).where(User.email == "admin@bravo.example.org")).scalar_one())
+    resp = client.post("/bravo/settings/users/invite",
+                       data={"email": "invitee@bravo.example.org", "name": "bravo-only-marker",
+                             "roles": ["assessor"]})
+    assert resp.status_code == 302
+    with tenant_scope(tenant_b):
+        b_membership = db.session.execute(
+            select(Membership).order_by(Membership.id.desc())
+        ).scalars().first()
+        b_event = db.session.execute(select(AuditEvent).order_by(AuditEvent.id.desc())).scalars().first()
+    b_message = db.session.execute(
+        select(OutboxMessage).where(OutboxMessage.to == "invitee@bravo.example.org")
+    ).scalar_one()
+    fillers = {
+        "tenant_slug": lambda: tenant_b.slug,
+        "membership_id": lambda: b_membership.id,
+        "message_id": lambda: b_message.id,
+        "event_id": lambda: b_event.id,
+        "token": lambda: "not-a-real-token",
+        "filename": lambda: "css/app.css",
+    }
+    return user_a, fillers
+
+
+def test_no_route_shows_another_tenants_objects(app, client, two_tenants, login_as):
+    user_a, fillers = two_tenants
+    result = walk(app, client, fillers=fillers, own_slug="alpha", other_markers=B_MARKERS,
+                  relogin=lambda: login_as(user_a))
+    assert result.unknown_args == {}, (
+        "teach tests/core/test_tenancy.py fillers how to make a tenant-B value for: "
+        f"{result.unknown_args}"
+    )
+    assert result.requests > 20
+    assert result.leaks == [], "\n".join(f"{lk.method} {lk.url} → {lk.status}: {lk.reason}"
+                                         for lk in result.leaks)
+
+
+@pytest.fixture
+def leaky_app(app):
+    """A second app on the same database with one deliberately unscoped view and a scoped twin."""
+    from accreditor.tenants.views import pull_tenant_slug, resolve_tenant
+
+    leaky = create_app({**{k: app.config[k] for k in ("ENV", "SQLALCHEMY_DATABASE_URI")},
+                        "REDIS_URL": None, "SERVER_NAME": "localhost"})
+    bp = Blueprint("leaky", __name__, url_prefix="/<tenant_slug>/leaky")
+    bp.url_value_preprocessor(pull_tenant_slug)
+    bp.before_request(resolve_tenant)
+
+    @bp.get("/unscoped/<int:membership_id>")
+    def unscoped(membership_id):
+        m = db.session.execute(
+            select(Membership).where(Membership.id == membership_id)
+            .execution_options(**{ALL_TENANTS: True})  # the bug: skips the tenant filter
+        ).scalar_one_or_none()
+        if m is None:
+            abort(404)
+        user = db.session.execute(select(User).where(User.id == m.user_id)).scalar_one()
+        return f"<p>{user.name} {user.email} in tenant {g.tenant.slug}</p>"
+
+    @bp.get("/scoped/<int:membership_id>")
+    def scoped(membership_id):
+        m = get_scoped_or_404(Membership, membership_id)
+        user = db.session.execute(select(User).where(User.id == m.user_id)).scalar_one()
+        return f"<p>{user.name} {user.email}</p>"
+
+    leaky.register_blueprint(bp)
+    leaky.test_client_class = FreshContextClient
+    return leaky
+
+
+def test_the_walker_catches_a_view_that_loads_without_scoping(leaky_app, two_tenants):
+    user_a, fillers = two_tenants
+    client = leaky_app.test_client()
+
+    def relogin():
+        client.post("/logout")
+        client.post("/login", data={"email": user_a.email, "password": PASSWORD})
+
+    result = walk(leaky_app, client, fillers=fillers, own_slug="alpha", other_markers=B_MARKERS,
+                  relogin=relogin)
+    leaked_urls = {lk.url for lk in result.leaks}
+    membership_id = fillers["membership_id"]()
+    assert f"/alpha/leaky/unscoped/{membership_id}" in leaked_urls
+    assert f"/alpha/leaky/scoped/{membership_id}" not in leaked_urls
+    assert {lk.url.split("/")[3] for lk in result.leaks} == {"unscoped"}
