@@ -10,7 +10,7 @@ from accreditor.core.mail import OutboxMessage
 from accreditor.core.permissions import Role
 from accreditor.core.tenancy import tenant_scope
 from accreditor.extensions import db
-from tests.factories import create_member, create_platform_admin, create_tenant
+from tests.factories import create_member, create_tenant
 
 # Bound per page, beyond the sign-in work every request does (user load + tenant + membership).
 PAGES = {
@@ -29,7 +29,7 @@ def _grow(tenant, n: int) -> None:
     for i in range(n):
         create_member(tenant, f"member{i}-{n}@alpha.example.org", [Role.assessor])
     with tenant_scope(tenant):
-        for i in range(n):
+        for _ in range(n):
             audit.record("test.filler", tenant)
     for i in range(n):
         db.session.add(OutboxMessage(to=f"x{i}@example.org", subject="s", text_body="t",
