@@ -52,7 +52,7 @@ def _user(email: str, name: str, *, platform_admin: bool = False) -> User:
                     password_hash=hash_password(DEMO_PASSWORD), password_changed_at=utcnow())
         db.session.add(user)
         db.session.flush()
-        audit.record("user.created", user, tenant_id=None,
+        audit.record("user.created", user, platform=True,
                      changes=audit.snapshot(user, ("email", "name")))
     return user
 

@@ -124,14 +124,14 @@ def authenticate(email: str, password: str, *, ip: str | None) -> User:
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
-    audit.record("auth.login", user, tenant_id=None, actor=audit.Actor(user.id, user.email))
+    audit.record("auth.login", user, platform=True, actor=audit.Actor(user.id, user.email))
     return user
 
 
 def log_out(user: User) -> None:
     """End every session of the user (the cookie's session token stops matching)."""
     user.rotate_session_token()
-    audit.record("auth.logout", user, tenant_id=None, actor=audit.Actor(user.id, user.email))
+    audit.record("auth.logout", user, platform=True, actor=audit.Actor(user.id, user.email))
 
 
 def active_memberships(user: User) -> list[Membership]:
@@ -202,7 +202,7 @@ def request_password_reset(email: str) -> None:
         link=url_for("auth.reset_password", token=token, _external=True),
         hours=current_app.config["PASSWORD_RESET_MAX_AGE"] // 3600,
     )
-    audit.record("auth.password_reset_requested", user, tenant_id=None,
+    audit.record("auth.password_reset_requested", user, platform=True,
                  actor=audit.Actor(None, "anonymous"))
 
 
@@ -214,7 +214,7 @@ def set_password(user: User, password: str, *, action: str = "auth.password_chan
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
     user.rotate_session_token()
-    audit.record(action, user, tenant_id=None, actor=audit.Actor(user.id, user.email))
+    audit.record(action, user, platform=True, actor=audit.Actor(user.id, user.email))
 
 
 def reset_password(token: str, password: str) -> User:

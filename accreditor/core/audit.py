@@ -146,10 +146,11 @@ def record(
     changes: dict | None = None,
     object_type: str | None = None,
     object_id: Any = None,
-    tenant_id: int | None = None,
+    platform: bool = False,
     actor: Actor | None = None,
 ) -> AuditEvent:
-    """Append an event to the current tenant's chain, in the caller's transaction.
+    """Append an event to the current tenant's chain (or, with ``platform=True``, to the
+    platform chain of actions that belong to no tenant), in the caller's transaction.
 
     ``obj`` supplies object type and id (flushed first so new objects have an id).
     """
@@ -161,7 +162,10 @@ def record(
             session.flush()
         object_type = object_type or type(obj).__name__
         object_id = object_id if object_id is not None else getattr(obj, "id", None)
-    tid = tenant_id if tenant_id is not None else current_tenant_id()
+    tid = None if platform else current_tenant_id()
+    if tid is None and not platform:
+        raise RuntimeError("audit.record outside a tenant scope; pass platform=True for "
+                           "actions that belong to no tenant")
     actor = actor or _current_actor()
     _lock_chain(session, tid)
     last = session.execute(

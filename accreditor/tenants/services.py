@@ -57,7 +57,7 @@ def create_tenant(
     tenant = Tenant(slug=slug, name=name.strip(), country=country, default_locale=default_locale)
     db.session.add(tenant)
     db.session.flush()
-    audit.record("tenant.created", tenant, tenant_id=None,
+    audit.record("tenant.created", tenant, platform=True,
                  changes=audit.snapshot(tenant, ("slug", "name", "country", "default_locale")))
     with tenant_scope(tenant):
         db.session.add(TenantPolicy(tenant_id=tenant.id))
