@@ -16,10 +16,12 @@ $(BIN)/python:
 # Re-install only when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
+	$(BIN)/pybabel compile --statistics -d translations
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pybabel compile --statistics -d translations
 	touch $@ $(VENV)/.installed
 
 setup: $(VENV)/.installed
@@ -50,6 +52,7 @@ format: setup-test
 messages: setup
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o translations/messages.pot .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations
+	$(BIN)/pybabel compile --statistics -d translations
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

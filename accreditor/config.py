@@ -70,6 +70,7 @@ class Config:
 
     # i18n / UI
     BABEL_DEFAULT_LOCALE = "en"
+    BABEL_TRANSLATION_DIRECTORIES = str(PROJECT_ROOT / "translations")
     LANGUAGES = ["en"]
     BOOTSTRAP_SERVE_LOCAL = True
     LOG_JSON = True
