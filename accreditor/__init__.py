@@ -89,8 +89,14 @@ def _select_locale():
 
 
 def _register_blueprints(app: Flask) -> None:
+    import accreditor.models  # noqa: F401 - every table registered before anything else
+    from accreditor.applications.views import bp as applications_bp
     from accreditor.auth.views import bp as auth_bp
+    from accreditor.cabs.views import bp as cabs_bp
     from accreditor.core.health import bp as health_bp
+    from accreditor.portal.views import bp as portal_bp
+    from accreditor.refdata.views import bp as refdata_bp
+    from accreditor.scopes.views import bp as scopes_bp
     from accreditor.core.views import bp as core_bp
     from accreditor.tenants.admin import bp as admin_bp
     from accreditor.tenants.views import bp as tenant_bp
@@ -99,16 +105,22 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
-    # Feature blueprints of later capabilities register under tenant_bp (nested) here.
+    # Feature blueprints live under /<tenant_slug>/ (nested): tenant resolution runs first.
+    # Nesting is set up once per process (several apps may be created, e.g. in tests).
+    if not tenant_bp._blueprints:
+        for feature_bp in (cabs_bp, scopes_bp, applications_bp, portal_bp, refdata_bp):
+            tenant_bp.register_blueprint(feature_bp)
     app.register_blueprint(tenant_bp)
 
 
 def _register_cli(app: Flask) -> None:
     from accreditor.core.cli import audit_cli, jobs_cli
     from accreditor.demo import demo_command
+    from accreditor.refdata.cli import refdata_cli
     from accreditor.tenants.cli import tenants_cli
 
     app.cli.add_command(audit_cli)
     app.cli.add_command(jobs_cli)
     app.cli.add_command(tenants_cli)
     app.cli.add_command(demo_command)
+    app.cli.add_command(refdata_cli)

@@ -59,8 +59,13 @@ def app(tmp_path_factory):
     )
     app.test_client_class = FreshContextClient
     with app.app_context():
+        from accreditor.core.db import commit
+        from accreditor.refdata.services import load_platform_refdata
+
         db.drop_all()
         db.create_all()
+        load_platform_refdata()  # platform reference lists, shared by every test
+        commit()
     yield app
     with app.app_context():
         db.session.remove()

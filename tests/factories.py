@@ -63,3 +63,51 @@ def create_platform_admin(email: str = "root@platform.example.org") -> User:
     user = UserFactory(email=email, name="Platform Root", is_platform_admin=True)
     commit()
     return user
+
+
+# -- CABs, accreditations, scopes ---------------------------------------------------------------
+
+
+def create_cab(tenant: Tenant, legal_name: str = "Acme Testing Ltd", country: str = "GB",
+               locations=(("A", "Head office"),), **values):
+    """A CAB with locations (code, name) in ``tenant``."""
+    from accreditor.cabs import services as cab_services
+
+    with tenant_scope(tenant):
+        cab = cab_services.create_cab(legal_name=legal_name, country=country, **values)
+        for code, name in locations:
+            cab_services.add_location(cab, code=code, name=name, address="1 Test Street, Town",
+                                      country=country)
+        commit()
+    return cab
+
+
+def create_cab_user(tenant: Tenant, cab, email: str, **kw) -> User:
+    user = create_member(tenant, email, [Role.cab_user], **kw)
+    with tenant_scope(tenant):
+        m = db.session.execute(select(Membership).where(Membership.user_id == user.id)).scalar_one()
+        m.cab_id = cab.id
+        commit()
+    return user
+
+
+def create_accreditation(tenant: Tenant, cab, programme_code: str = "17025-C", lines=(),
+                         ib_type: str | None = None):
+    """An applicant accreditation with requested ``lines`` (raw field dicts)."""
+    from accreditor.refdata.services import programme_by_code
+    from accreditor.scopes import services as scope_services
+
+    with tenant_scope(tenant):
+        programme = programme_by_code(programme_code)
+        acc = scope_services.create_accreditation(cab, programme, ib_type=ib_type)
+        ctx = scope_services.validation_context(acc)
+        for raw in lines:
+            scope_services.add_scope_item(acc, raw, ctx=ctx)
+        commit()
+    return acc
+
+
+CAL_LINE = {"discipline": "PRES", "quantity": "Pressure gauges (hydraulic)", "range_min": "0",
+            "range_max": "700", "range_unit": "bar", "cmc": "0.025", "cmc_unit": "%",
+            "remarks": "By comparison with a dead-weight tester", "location": "A"}
+MS_LINE = {"standard": "ISO 9001:2015", "iaf_codes": "28; 34"}

@@ -1,8 +1,15 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectMultipleField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from accreditor.core.permissions import Role
@@ -53,11 +60,18 @@ class ChangePasswordForm(NewPasswordForm):
                             render_kw={"autocomplete": "current-password"})
 
 
+def _optional_int(value):
+    return int(value) if value not in (None, "", "None") else None
+
+
 class InviteForm(FlaskForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=320)])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     roles = MultiCheckboxField(_l("Roles"), choices=role_choices(),
                                validators=[DataRequired(message=_l("Choose at least one role."))])
+    cab_id = SelectField(_l("CAB (for CAB users only)"), coerce=_optional_int,
+                         validators=[Optional()], validate_choice=False,
+                         description=_l("A CAB user sees only this CAB's records."))
 
 
 class MembershipForm(FlaskForm):

@@ -67,8 +67,8 @@ class Membership(TenantScoped, TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
-    # Bound to a CAB once CABs exist (CAB/scope issue adds the foreign key and scoping).
-    cab_id: Mapped[int | None]
+    # A CAB user is bound to exactly one CAB (and confined to it, see core.tenancy.CabScoped).
+    cab_id: Mapped[int | None] = mapped_column(ForeignKey("cabs.id", ondelete="RESTRICT"))
 
     user: Mapped[User] = relationship(back_populates="memberships", lazy="raise")
     tenant: Mapped[Tenant] = relationship(lazy="raise")

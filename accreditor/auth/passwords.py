@@ -55,6 +55,9 @@ def _dummy_hash() -> str:
 _DUMMY: dict[tuple, str] = {}
 
 
+ZXCVBN_MAX_LENGTH = 72
+
+
 @lru_cache(maxsize=1)
 def _common_passwords() -> frozenset[str]:
     from zxcvbn.frequency_lists import FREQUENCY_LISTS
@@ -73,7 +76,8 @@ def password_problems(password: str, *, user_inputs: tuple[str, ...] = ()) -> li
         return [_("This password is on a list of commonly used passwords. Choose another.")]
     from zxcvbn import zxcvbn
 
-    result = zxcvbn(password[:100], user_inputs=[u for u in user_inputs if u])
+    # zxcvbn refuses (ValueError) more than ZXCVBN_MAX_LENGTH characters: rate the start only.
+    result = zxcvbn(password[:ZXCVBN_MAX_LENGTH], user_inputs=[u for u in user_inputs if u])
     if result["score"] < current_app.config["PASSWORD_MIN_SCORE"]:
         hint = result["feedback"].get("warning") or _("It is too easy to guess.")
         return [_("This password is too weak: %(hint)s Add more unrelated words.", hint=hint)]

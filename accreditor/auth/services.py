@@ -22,7 +22,7 @@ from accreditor.core import audit
 from accreditor.core.db import utcnow
 from accreditor.core.errors import Conflict, DomainError, ValidationFailed
 from accreditor.core.mail import send_mail
-from accreditor.core.permissions import Role
+from accreditor.core.permissions import STAFF_ROLES, Role
 from accreditor.core.tenancy import ALL_TENANTS
 from accreditor.extensions import db
 from accreditor.tenants.models import Tenant
@@ -126,6 +126,19 @@ def authenticate(email: str, password: str, *, ip: str | None) -> User:
     user.last_login_at = utcnow()
     audit.record("auth.login", user, platform=True, actor=audit.Actor(user.id, user.email))
     return user
+
+
+def confirm_password(user: User, password: str, *, ip: str | None) -> bool:
+    """Re-check a signed-in user's password (e.g. before changing it).
+
+    Throttled like sign-in and before any hashing: a stolen session must not allow guessing
+    the password, nor starving the workers with argon2 verifications. Raises LoginThrottled.
+    """
+    check_throttle(user.email, ip)
+    if verify_password(user.password_hash, password):
+        return True
+    _register_failure(user.email, ip)
+    return False
 
 
 def log_out(user: User) -> None:
@@ -246,8 +259,7 @@ def invite_user(
     the person has an account elsewhere is not revealed: the admin sees the same result.
     """
     email = normalise_email(email)
-    if not roles:
-        raise ValidationFailed(_("Choose at least one role."), field="roles")
+    check_roles(roles, cab_id)
     user = find_user(email)
     if user is not None:
         existing = db.session.execute(
@@ -295,12 +307,28 @@ def resend_invitation(membership: Membership) -> None:
     audit.record("membership.invitation_resent", membership)
 
 
+def check_roles(roles, cab_id: int | None) -> None:
+    """At least one role; a CAB user is bound to one CAB and holds no AB staff role
+    (impartiality: the body being accredited has no say inside the accreditation body)."""
+    if not roles:
+        raise ValidationFailed(_("Choose at least one role."), field="roles")
+    if Role.cab_user in roles:
+        if set(roles) & STAFF_ROLES:
+            raise ValidationFailed(_("A CAB user cannot also hold an accreditation body role."),
+                                   field="roles")
+        if cab_id is None:
+            raise ValidationFailed(_("Choose the CAB this user belongs to."), field="cab_id")
+        from accreditor.cabs.models import Cab
+
+        if db.session.execute(select(Cab.id).where(Cab.id == cab_id)).first() is None:
+            raise ValidationFailed(_("Choose the CAB this user belongs to."), field="cab_id")
+
+
 def update_membership(
     membership: Membership, *, actor: User, roles: list[Role], is_active: bool
 ) -> None:
     """Change roles or (de)activate; an admin cannot remove their own admin role or access."""
-    if not roles:
-        raise ValidationFailed(_("Choose at least one role."), field="roles")
+    check_roles(roles, membership.cab_id)
     if membership.user_id == actor.id and (Role.admin not in roles or not is_active):
         raise Conflict(_("You cannot remove your own administrator access."), field="roles")
     before = {"roles": sorted(r.value for r in membership.roles), "is_active": membership.is_active}

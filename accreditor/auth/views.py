@@ -28,7 +28,6 @@ from accreditor.auth.forms import (
     NewPasswordForm,
 )
 from accreditor.auth.models import User
-from accreditor.auth.passwords import verify_password
 from accreditor.core.db import commit, utcnow
 from accreditor.core.errors import ValidationFailed
 from accreditor.extensions import db, login_manager
@@ -197,21 +196,29 @@ def accept_invitation(token: str):
 @login_required
 def change_password():
     form = ChangePasswordForm()
+    status = 200
     if form.validate_on_submit():
         user = current_user._get_current_object()
-        if not verify_password(user.password_hash, form.current.data):
-            form.current.errors.append(_("The current password is not correct."))
+        try:
+            confirmed = services.confirm_password(user, form.current.data, ip=request.remote_addr)
+        except services.LoginThrottled as exc:
+            form.current.errors.append(exc.message)
+            status = exc.status
         else:
-            try:
-                services.set_password(user, form.password.data)
-            except ValidationFailed as exc:
-                form.password.errors.append(exc.message)
+            if not confirmed:
+                commit()  # keep the failure count, as at sign-in
+                form.current.errors.append(_("The current password is not correct."))
             else:
-                commit()
-                _start_session(user)  # other sessions ended; this one continues
-                flash(_("Your password has been changed."), "success")
-                return redirect(url_for("auth.after_login"))
-    return render_template("auth/change_password.html", form=form)
+                try:
+                    services.set_password(user, form.password.data)
+                except ValidationFailed as exc:
+                    form.password.errors.append(exc.message)
+                else:
+                    commit()
+                    _start_session(user)  # other sessions ended; this one continues
+                    flash(_("Your password has been changed."), "success")
+                    return redirect(url_for("auth.after_login"))
+    return render_template("auth/change_password.html", form=form), status
 
 
 def init_app(app) -> None:

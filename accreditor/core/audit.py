@@ -47,6 +47,8 @@ class AuditEvent(TenantScoped, Base):
     action: Mapped[str] = mapped_column(String(100), index=True)
     object_type: Mapped[str] = mapped_column(String(60))
     object_id: Mapped[str | None] = mapped_column(String(60))
+    # The CAB an event concerns, for the CAB page's history tab (not a scoping column).
+    subject_cab_id: Mapped[int | None] = mapped_column(index=True)
     changes: Mapped[dict] = mapped_column(JSON, default=dict)
     request_id: Mapped[str | None] = mapped_column(String(64))
     ip: Mapped[str | None] = mapped_column(String(64))
@@ -63,6 +65,7 @@ class AuditEvent(TenantScoped, Base):
             "action": self.action,
             "object_type": self.object_type,
             "object_id": self.object_id,
+            "subject_cab_id": self.subject_cab_id,
             "changes": self.changes,
             "request_id": self.request_id,
             "ip": self.ip,
@@ -162,6 +165,9 @@ def record(
             session.flush()
         object_type = object_type or type(obj).__name__
         object_id = object_id if object_id is not None else getattr(obj, "id", None)
+        subject_cab_id = getattr(obj, "cab_id", None)
+    else:
+        subject_cab_id = None
     tid = None if platform else current_tenant_id()
     if tid is None and not platform:
         raise RuntimeError("audit.record outside a tenant scope; pass platform=True for "
@@ -183,6 +189,7 @@ def record(
         action=action,
         object_type=object_type or "-",
         object_id=None if object_id is None else str(object_id),
+        subject_cab_id=subject_cab_id,
         changes=jsonable(changes or {}),
         request_id=g.get("request_id"),
         ip=request.remote_addr if has_request_context() else None,

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from flask import abort, g, has_app_context
-from sqlalchemy import ForeignKey, event, select
+from sqlalchemy import ForeignKey, event, or_, select
 from sqlalchemy.orm import (
     Mapped,
     ORMExecuteState,
@@ -51,6 +51,40 @@ class TenantScoped:
     @declared_attr
     def tenant_id(cls) -> Mapped[int]:
         return mapped_column(ForeignKey("tenants.id", ondelete="RESTRICT"), index=True)
+
+
+class TenantExtensible:
+    """Mixin for reference lists: platform rows (``tenant_id`` NULL) that every tenant sees, plus
+    rows a tenant adds for itself, which only that tenant sees. Tenants never write platform rows.
+    """
+
+    @declared_attr
+    def tenant_id(cls) -> Mapped[int | None]:
+        return mapped_column(ForeignKey("tenants.id", ondelete="RESTRICT"), index=True)
+
+
+class CabScoped:
+    """Mixin for rows that belong to one CAB. Inside a CAB user's request (``g.cab_id`` set) the
+    ORM filter adds ``cab_id = :current_cab`` on top of the tenant filter, so a CAB user never
+    loads another CAB's rows — the same mechanism as tenancy, one level down.
+    Models using it declare their own ``cab_id`` column (``Cab`` maps it to its primary key).
+    """
+
+
+def current_cab_id() -> int | None:
+    if not has_app_context():
+        return None
+    return g.get("cab_id")
+
+
+@contextmanager
+def cab_scope(cab_id: int | None) -> Iterator[None]:
+    prev = g.get("cab_id")
+    g.cab_id = cab_id
+    try:
+        yield
+    finally:
+        g.cab_id = prev
 
 
 def current_tenant_id() -> int | None:
@@ -106,14 +140,31 @@ def _add_tenant_criteria(state: ORMExecuteState) -> None:
     if state.is_column_load or state.execution_options.get(ALL_TENANTS, False):
         return
     tid = current_tenant_id() or _NO_TENANT
-    state.statement = state.statement.options(
+    options = [
         with_loader_criteria(
             TenantScoped,
             lambda cls: cls.tenant_id == tid,
             include_aliases=True,
             track_closure_variables=True,
+        ),
+        with_loader_criteria(
+            TenantExtensible,
+            lambda cls: or_(cls.tenant_id == tid, cls.tenant_id.is_(None)),
+            include_aliases=True,
+            track_closure_variables=True,
+        ),
+    ]
+    cid = current_cab_id()
+    if cid is not None:
+        options.append(
+            with_loader_criteria(
+                CabScoped,
+                lambda cls: cls.cab_id == cid,
+                include_aliases=True,
+                track_closure_variables=True,
+            )
         )
-    )
+    state.statement = state.statement.options(*options)
 
 
 def _guard_writes(session: Session, flush_context, instances) -> None:
@@ -134,6 +185,25 @@ def _guard_writes(session: Session, flush_context, instances) -> None:
                 f"write to {type(obj).__name__}#{getattr(obj, 'id', '?')} of tenant "
                 f"{obj.tenant_id} while in tenant {tid}"
             )
+    for obj in session.new:
+        if isinstance(obj, TenantExtensible) and obj.tenant_id is None and tid is not None:
+            obj.tenant_id = tid  # a tenant's additions are its own
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, TenantExtensible) and tid is not None and obj.tenant_id != tid:
+            raise CrossTenantWrite(
+                f"tenant {tid} cannot change {type(obj).__name__}#{obj.id} "
+                f"({'a platform row' if obj.tenant_id is None else 'another tenant'})"
+            )
+    cid = current_cab_id()
+    if cid is not None:
+        for obj in session.new:
+            if isinstance(obj, CabScoped) and getattr(obj, "cab_id", None) is None:
+                obj.cab_id = cid
+        for obj in list(session.new) + list(session.dirty) + list(session.deleted):
+            if isinstance(obj, CabScoped) and obj.cab_id != cid:
+                raise CrossTenantWrite(
+                    f"CAB user of CAB {cid} wrote {type(obj).__name__} of CAB {obj.cab_id}"
+                )
 
 
 def install_listeners() -> None:

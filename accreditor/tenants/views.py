@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager, selectinload
+from wtforms.fields.choices import SelectChoice
 
 from accreditor.auth import services as auth_services
 from accreditor.auth.forms import InviteForm, MembershipForm
@@ -74,6 +75,9 @@ def resolve_tenant():
     if g.membership is None:
         set_current_tenant(None)  # the 404 page must not show whose pages these are
         abort(404)
+    if g.membership.has_any_role(Role.cab_user) and not g.membership.is_staff:
+        # Confine a CAB user to their CAB: every CabScoped query now filters on it.
+        g.cab_id = g.membership.cab_id or 0
     return None
 
 
@@ -131,12 +135,20 @@ def users():
 @bp.route("/settings/users/invite", methods=["GET", "POST"])
 @require_role(Role.admin)
 def invite():
+    from accreditor.cabs.models import Cab
+
     form = InviteForm()
+    cabs = db.session.execute(select(Cab.id, Cab.legal_name).order_by(Cab.legal_name)).all()
+    form.cab_id.choices = [SelectChoice("", _("— not a CAB user —"))] + [
+        SelectChoice(str(cid), name) for cid, name in cabs]
+    if request.method == "GET" and request.args.get("cab_id", type=int):
+        form.cab_id.data = request.args.get("cab_id", type=int)
+        form.roles.data = [Role.cab_user.value]
     if form.validate_on_submit():
         try:
             auth_services.invite_user(
                 g.tenant, email=form.email.data, name=form.name.data,
-                roles=[Role(r) for r in form.roles.data],
+                roles=[Role(r) for r in form.roles.data], cab_id=form.cab_id.data,
             )
         except DomainError as exc:
             getattr(form, exc.field or "email").errors.append(exc.message)

@@ -14,6 +14,8 @@ from accreditor.core.mail import OutboxMessage
 from accreditor.core.permissions import Role
 from accreditor.core.tenancy import (
     ALL_TENANTS,
+    CabScoped,
+    TenantExtensible,
     CrossTenantWrite,
     TenantScoped,
     get_scoped_or_404,
@@ -30,9 +32,24 @@ def test_every_model_with_a_tenant_id_column_is_tenant_scoped():
     offenders = [
         m.class_.__name__
         for m in Base.registry.mappers
-        if "tenant_id" in m.local_table.columns and not issubclass(m.class_, TenantScoped)
+        if "tenant_id" in m.local_table.columns
+        and not issubclass(m.class_, TenantScoped | TenantExtensible)
     ]
     assert offenders == [], f"models with tenant_id but not TenantScoped: {offenders}"
+
+
+def test_every_model_with_a_cab_id_column_is_cab_scoped():
+    from accreditor.auth.models import Membership
+
+    exempt = {Membership}  # a membership names the CAB a user is bound to; staff rows too
+    offenders = [
+        m.class_.__name__
+        for m in Base.registry.mappers
+        if "cab_id" in m.local_table.columns
+        and not issubclass(m.class_, CabScoped)
+        and m.class_ not in exempt
+    ]
+    assert offenders == [], f"models with cab_id but not CabScoped: {offenders}"
 
 
 def test_queries_see_only_the_current_tenants_rows(tenant_a, tenant_b, admin_a, admin_b):

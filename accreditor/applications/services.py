@@ -1,0 +1,253 @@
+"""Use cases for applications: draft, submit, request information, answer, accept, refuse, lapse."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from dateutil.relativedelta import relativedelta
+from flask import url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from accreditor.applications.models import (
+    OPEN_STATUSES,
+    Application,
+    ApplicationEvent,
+    ApplicationStatus,
+    ApplicationType,
+)
+from accreditor.auth.models import Membership, MembershipRole, User
+from accreditor.cabs.models import Cab
+from accreditor.core import audit
+from accreditor.core.db import utcnow
+from accreditor.core.errors import Conflict, PermissionDenied, ValidationFailed
+from accreditor.core.mail import send_mail
+from accreditor.core.permissions import Role
+from accreditor.extensions import db
+from accreditor.refdata.models import Programme
+from accreditor.scopes import services as scopes
+from accreditor.scopes.models import (
+    Accreditation,
+    AccreditationStatus,
+    ItemStatus,
+    ReasonCode,
+    ScopeItem,
+)
+from accreditor.tenants.models import TenantPolicy
+
+S = ApplicationStatus
+
+
+def _actor_label() -> str:
+    return current_user.email if current_user and current_user.is_authenticated else "system"
+
+
+def _event(app: Application, before: str | None, message: str | None = None) -> None:
+    db.session.add(ApplicationEvent(
+        cab_id=app.cab_id, application_id=app.id, from_status=before, to_status=app.status,
+        message=message, actor_id=current_user.id if current_user and
+        current_user.is_authenticated else None, actor_label=_actor_label()))
+    db.session.flush()
+
+
+def _move(app: Application, new: ApplicationStatus, message: str | None = None) -> None:
+    before = app.status
+    app.set_status(new)
+    db.session.flush()
+    _event(app, before, message)
+    audit.record(f"application.{new.value}", app, changes={"status": [before, new.value]})
+
+
+def start_application(cab: Cab, *, type: ApplicationType, programme: Programme,
+                      summary: str | None = None, location_codes: str | None = None,
+                      accreditation: Accreditation | None = None,
+                      target_item_ids: list[int] | None = None) -> Application:
+    """Open a draft. An initial application opens the accreditation (status applicant); every
+    other type names the existing accreditation it acts on."""
+    if type.needs_accreditation:
+        if accreditation is None or accreditation.cab_id != cab.id \
+                or accreditation.programme_id != programme.id:
+            raise ValidationFailed(_("Choose the accreditation this application is about."),
+                                   field="accreditation")
+        if not accreditation.is_live or accreditation.status_enum == AccreditationStatus.applicant:
+            raise Conflict(_("This accreditation is %(s)s; only a current accreditation can be "
+                             "extended, reduced or changed.",
+                             s=accreditation.status.replace("_", " ")), field="accreditation")
+    else:
+        accreditation = scopes.create_accreditation(cab, programme)
+    app = Application(cab_id=cab.id, type=type.value, status=S.draft.value,
+                      programme_id=programme.id, accreditation_id=accreditation.id,
+                      summary=(summary or "").strip() or None,
+                      location_codes=(location_codes or "").strip() or None,
+                      target_item_ids=sorted(set(target_item_ids or [])),
+                      created_by_id=current_user.id if current_user and
+                      current_user.is_authenticated else None)
+    db.session.add(app)
+    db.session.flush()
+    _event(app, None, None)
+    audit.record("application.started", app, changes={"type": [None, type.value],
+                                                      "programme_id": [None, programme.id]})
+    return app
+
+
+def update_draft(app: Application, *, summary: str | None, location_codes: str | None,
+                 target_item_ids: list[int] | None = None) -> None:
+    if not app.is_editable_by_cab:
+        raise Conflict(_("This application can no longer be changed."))
+    app.summary = (summary or "").strip() or None
+    app.location_codes = (location_codes or "").strip() or None
+    if target_item_ids is not None:
+        app.target_item_ids = sorted(set(target_item_ids))
+    changes = audit.diff(app, exclude=("updated_at",))
+    if changes:
+        db.session.flush()
+        audit.record("application.updated", app, changes=changes)
+
+
+def requested_items(app: Application) -> list[ScopeItem]:
+    return list(db.session.execute(
+        select(ScopeItem).where(ScopeItem.application_id == app.id)
+        .order_by(ScopeItem.position, ScopeItem.id)
+    ).scalars())
+
+
+def submit_application(app: Application, *, declaration: bool) -> None:
+    """Submit (or re-submit after an information request). Needs the declaration, and scope
+    lines for types that add scope; starts the validity period (rule 38) on first submission."""
+    if app.status_enum not in (S.draft, S.info_requested):
+        raise Conflict(_("This application has already been submitted."))
+    if not declaration:
+        raise ValidationFailed(_("Confirm the declaration to submit the application."),
+                               field="declaration")
+    kind = app.type_enum
+    if kind.adds_scope and not requested_items(app):
+        raise ValidationFailed(_("Add at least one requested scope line before submitting."),
+                               field="scope")
+    if kind in (ApplicationType.reduction, ApplicationType.voluntary_suspension,
+                ApplicationType.voluntary_withdrawal) and not app.target_item_ids \
+            and kind != ApplicationType.voluntary_withdrawal:
+        raise ValidationFailed(_("Choose the scope lines this application concerns."),
+                               field="target_item_ids")
+    if kind == ApplicationType.change_of_details and not app.summary:
+        raise ValidationFailed(_("Describe the change of details."), field="summary")
+    app.declaration_accepted = True
+    app.declared_by_id = current_user.id if current_user.is_authenticated else None
+    if app.submitted_at is None:
+        app.submitted_at = utcnow()
+        months = db.session.execute(select(TenantPolicy.application_validity_months)).scalar_one()
+        app.lapses_on = date.today() + relativedelta(months=months)
+    _move(app, S.submitted)
+    _notify_manager(app, _("Application submitted by %(cab)s", cab=_cab_name(app)))
+
+
+def request_information(app: Application, *, message: str) -> None:
+    if not (message or "").strip():
+        raise ValidationFailed(_("Say what information is needed."), field="message")
+    _move(app, S.info_requested, message.strip())
+    _notify_cab(app, _("More information is needed for your application"), message.strip())
+
+
+def answer_information_request(app: Application, *, message: str) -> None:
+    if app.status_enum != S.info_requested:
+        raise Conflict(_("No information has been requested."))
+    if not (message or "").strip():
+        raise ValidationFailed(_("Write your answer."), field="message")
+    _move(app, S.submitted, message.strip())
+    _notify_manager(app, _("%(cab)s answered your information request", cab=_cab_name(app)))
+
+
+def accept_application(app: Application, *, message: str | None = None) -> None:
+    """Accept after the completeness and resource review: the case opens and, for an initial
+    application, the accreditation number is reserved."""
+    _move(app, S.accepted, (message or "").strip() or None)
+    acc = _accreditation(app)
+    scopes.reserve_number(acc)
+    _notify_cab(app, _("Your application has been accepted"),
+                _("Accreditation number %(n)s is reserved for this case.", n=acc.number))
+
+
+def refuse_application(app: Application, *, reason: str) -> None:
+    if not (reason or "").strip():
+        raise ValidationFailed(_("Give the reasons for refusing."), field="reason")
+    app.decision_reason = reason.strip()
+    app.decided_at = utcnow()
+    _move(app, S.refused, reason.strip())
+    _close_requested_scope(app, AccreditationStatus.refused)
+    _notify_cab(app, _("Your application has been refused"), reason.strip())
+
+
+def withdraw_application(app: Application) -> None:
+    """The CAB withdraws its own application at any point before a decision."""
+    _move(app, S.withdrawn)
+    _close_requested_scope(app, AccreditationStatus.voluntarily_withdrawn)
+
+
+def lapse_application(app: Application) -> None:
+    _move(app, S.lapsed, _("No grant decision within the validity period."))
+    _close_requested_scope(app, AccreditationStatus.lapsed)
+
+
+def _close_requested_scope(app: Application, initial_status: AccreditationStatus) -> None:
+    acc = _accreditation(app)
+    items = [i for i in requested_items(app) if i.status_enum == ItemStatus.applied]
+    if items:
+        scopes.change_items(acc, items, ItemStatus.refused, effective_on=date.today(),
+                            reason_code=ReasonCode.refusal, reason=app.status)
+    if app.type_enum == ApplicationType.initial and acc.status_enum == AccreditationStatus.applicant:
+        before = acc.status
+        acc.status = initial_status.value
+        db.session.flush()
+        audit.record("accreditation.status_changed", acc,
+                     changes={"status": [before, acc.status]})
+
+
+def _accreditation(app: Application) -> Accreditation:
+    from sqlalchemy.orm import selectinload
+
+    return db.session.execute(
+        select(Accreditation).where(Accreditation.id == app.accreditation_id)
+        .options(selectinload(Accreditation.programme))
+    ).scalar_one()
+
+
+def _cab_name(app: Application) -> str:
+    return db.session.execute(select(Cab.legal_name).where(Cab.id == app.cab_id)).scalar_one()
+
+
+def ensure_cab_may_edit(app: Application) -> None:
+    if not app.is_editable_by_cab:
+        raise PermissionDenied(_("This application is with the accreditation body now."))
+
+
+# -- notifications ----------------------------------------------------------------------------
+
+
+def _notify_cab(app: Application, subject: str, message: str | None) -> None:
+    emails = db.session.execute(
+        select(User.email).join(Membership, Membership.user_id == User.id)
+        .join(MembershipRole, MembershipRole.membership_id == Membership.id)
+        .where(Membership.cab_id == app.cab_id, Membership.is_active,
+               MembershipRole.role == Role.cab_user.value)
+    ).scalars().all()
+    link = url_for("tenant.portal.application", application_id=app.id, _external=True)
+    for email in sorted(set(emails)):
+        send_mail(email, subject, "application_update", subject=subject, message=message,
+                  link=link, cab_name=_cab_name(app))
+
+
+def _notify_manager(app: Application, subject: str) -> None:
+    manager = db.session.execute(
+        select(User.email).join(Cab, Cab.manager_id == User.id).where(Cab.id == app.cab_id)
+    ).scalar_one_or_none()
+    if manager:
+        link = url_for("tenant.applications.show", application_id=app.id, _external=True)
+        send_mail(manager, subject, "application_update", subject=subject, message=None,
+                  link=link, cab_name=_cab_name(app))
+
+
+def overdue_applications(today: date) -> list[Application]:
+    return list(db.session.execute(
+        select(Application).where(Application.status.in_([s.value for s in OPEN_STATUSES]),
+                                  Application.lapses_on < today)
+    ).scalars())

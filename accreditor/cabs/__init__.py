@@ -1,0 +1,1 @@
+"""Conformity assessment bodies: legal entities, their locations and contacts."""

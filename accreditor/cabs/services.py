@@ -1,0 +1,163 @@
+"""Use cases for CAB records: create and edit a CAB, its locations and contacts."""
+
+from __future__ import annotations
+
+import re
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from accreditor.cabs.models import Cab, CabContact, CabLocation, LocationKind
+from accreditor.core import audit
+from accreditor.core.errors import Conflict, ValidationFailed
+from accreditor.extensions import db
+
+CAB_FIELDS = ("legal_name", "trading_names", "registration_number", "country", "website",
+              "related_bodies", "consultants_used", "manager_id")
+LOCATION_FIELDS = ("code", "name", "address", "country", "activities", "kind", "is_critical",
+                   "is_active")
+CONTACT_FIELDS = ("name", "position", "email", "phone", "is_public")
+
+
+def _country(value: str) -> str:
+    value = (value or "").strip().upper()
+    if not re.fullmatch(r"[A-Z]{2}", value):
+        raise ValidationFailed(_("Give the two-letter ISO country code, e.g. GB."), field="country")
+    return value
+
+
+def _trading_names(value) -> list[str]:
+    if isinstance(value, str):
+        value = re.split(r"[;\n]", value)
+    return [v.strip() for v in (value or []) if v and v.strip()]
+
+
+def _clean_cab(values: dict) -> dict:
+    out = {k: values[k] for k in CAB_FIELDS if k in values}
+    if "legal_name" in out:
+        out["legal_name"] = (out["legal_name"] or "").strip()
+        if not out["legal_name"]:
+            raise ValidationFailed(_("The legal name is required."), field="legal_name")
+    if "country" in out:
+        out["country"] = _country(out["country"])
+    if "trading_names" in out:
+        out["trading_names"] = _trading_names(out["trading_names"])
+    if out.get("website"):
+        site = out["website"].strip()
+        if not re.match(r"^https?://", site):
+            site = "https://" + site
+        out["website"] = site
+    for key in ("registration_number", "related_bodies", "consultants_used", "website"):
+        if key in out and isinstance(out[key], str):
+            out[key] = out[key].strip() or None
+    return out
+
+
+def create_cab(**values) -> Cab:
+    """Create a CAB record. A second CAB with the same legal name and country is refused."""
+    clean = _clean_cab(values)
+    dup = db.session.execute(
+        select(Cab.id).where(Cab.legal_name == clean["legal_name"],
+                             Cab.country == clean["country"])
+    ).first()
+    if dup:
+        raise Conflict(_("A CAB with this legal name already exists in this country."),
+                       field="legal_name")
+    cab = Cab(**clean)
+    db.session.add(cab)
+    db.session.flush()
+    audit.record("cab.created", cab, changes=audit.snapshot(cab, tuple(clean)))
+    return cab
+
+
+def update_cab(cab: Cab, **values) -> dict:
+    clean = _clean_cab(values)
+    for key, value in clean.items():
+        setattr(cab, key, value)
+    changes = audit.diff(cab, exclude=("updated_at",))
+    if changes:
+        db.session.flush()
+        audit.record("cab.updated", cab, changes=changes)
+    return changes
+
+
+def _clean_location(values: dict) -> dict:
+    out = {k: values[k] for k in LOCATION_FIELDS if k in values}
+    code = (out.get("code") or "").strip().upper()
+    if not re.fullmatch(r"[A-Z0-9][A-Z0-9-]{0,9}", code):
+        raise ValidationFailed(_("Use 1 to 10 letters or digits, e.g. A or LAB2."), field="code")
+    if code in {"P", "O"}:
+        raise ValidationFailed(_("P and O are reserved (permanent lab / on site)."), field="code")
+    out["code"] = code
+    if not (out.get("name") or "").strip():
+        raise ValidationFailed(_("Give the location a name."), field="name")
+    if not (out.get("address") or "").strip():
+        raise ValidationFailed(_("The address is required."), field="address")
+    out["country"] = _country(out.get("country", ""))
+    kind = out.get("kind") or LocationKind.permanent.value
+    if kind not in {k.value for k in LocationKind}:
+        raise ValidationFailed(_("Unknown kind of location."), field="kind")
+    out["kind"] = kind
+    return out
+
+
+def add_location(cab: Cab, **values) -> CabLocation:
+    clean = _clean_location(values)
+    if db.session.execute(
+        select(CabLocation.id).where(CabLocation.cab_id == cab.id,
+                                     CabLocation.code == clean["code"])
+    ).first():
+        raise Conflict(_("Location code %(c)s is already used by this CAB.", c=clean["code"]),
+                       field="code")
+    loc = CabLocation(cab_id=cab.id, **clean)
+    db.session.add(loc)
+    db.session.flush()
+    audit.record("cab.location_added", loc, changes=audit.snapshot(loc, tuple(clean)))
+    return loc
+
+
+def update_location(loc: CabLocation, **values) -> dict:
+    clean = _clean_location(values)
+    if clean["code"] != loc.code and db.session.execute(
+        select(CabLocation.id).where(CabLocation.cab_id == loc.cab_id,
+                                     CabLocation.code == clean["code"])
+    ).first():
+        raise Conflict(_("Location code %(c)s is already used by this CAB.", c=clean["code"]),
+                       field="code")
+    for key, value in clean.items():
+        setattr(loc, key, value)
+    changes = audit.diff(loc)
+    if changes:
+        db.session.flush()
+        audit.record("cab.location_updated", loc, changes=changes)
+    return changes
+
+
+def add_contact(cab: Cab, **values) -> CabContact:
+    clean = {k: values[k] for k in CONTACT_FIELDS if k in values}
+    if not (clean.get("name") or "").strip():
+        raise ValidationFailed(_("Give the contact's name."), field="name")
+    contact = CabContact(cab_id=cab.id, **clean)
+    db.session.add(contact)
+    db.session.flush()
+    audit.record("cab.contact_added", contact, changes=audit.snapshot(contact, tuple(clean)))
+    return contact
+
+
+def update_contact(contact: CabContact, **values) -> dict:
+    clean = {k: values[k] for k in CONTACT_FIELDS if k in values}
+    if not (clean.get("name") or contact.name or "").strip():
+        raise ValidationFailed(_("Give the contact's name."), field="name")
+    for key, value in clean.items():
+        setattr(contact, key, value)
+    changes = audit.diff(contact)
+    if changes:
+        db.session.flush()
+        audit.record("cab.contact_updated", contact, changes=changes)
+    return changes
+
+
+def remove_contact(contact: CabContact) -> None:
+    audit.record("cab.contact_removed", contact, changes=audit.snapshot(contact, CONTACT_FIELDS))
+    db.session.delete(contact)
+    db.session.flush()

@@ -1,0 +1,1 @@
+"""The CAB portal: a CAB user's own accreditations, scopes and applications."""
