@@ -52,6 +52,9 @@ class Config:
     PASSWORD_RESET_MAX_AGE = 3600
     INVITE_MAX_AGE = 7 * 24 * 3600
 
+    # Absolute links in e-mails sent outside a request (jobs, CLI): the public address.
+    BASE_URL = "http://127.0.0.1:5000"
+
     # Mail
     MAIL_BACKEND = "outbox"  # or "smtp"
     MAIL_FROM = "Accreditor <no-reply@accreditor.local>"

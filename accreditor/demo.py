@@ -73,6 +73,10 @@ def _member(tenant: Tenant, user: User, roles: list[Role]) -> None:
 
 
 def load_demo() -> None:
+    from accreditor.demo_scopes import load_scope_demo
+    from accreditor.refdata.services import load_platform_refdata
+
+    load_platform_refdata()
     _user(*PLATFORM_ADMIN, platform_admin=True)
     freelancer = _user(*FREELANCER)
     for slug, name, country in TENANTS:
@@ -83,6 +87,8 @@ def load_demo() -> None:
             _member(tenant, _user(f"{local}@{slug}.example.org", f"{person} ({slug.upper()})"),
                     [role])
         _member(tenant, freelancer, [Role.assessor])
+        with tenant_scope(tenant):
+            load_scope_demo(tenant)
 
 
 @click.command("demo")

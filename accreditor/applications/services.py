@@ -5,9 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from dateutil.relativedelta import relativedelta
-from flask import url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 from sqlalchemy import select
 
 from accreditor.applications.models import (
@@ -23,7 +21,8 @@ from accreditor.core import audit
 from accreditor.core.db import utcnow
 from accreditor.core.errors import Conflict, PermissionDenied, ValidationFailed
 from accreditor.core.mail import send_mail
-from accreditor.core.permissions import Role
+from accreditor.core.web import external_url
+from accreditor.core.permissions import Role, acting_user
 from accreditor.extensions import db
 from accreditor.refdata.models import Programme
 from accreditor.scopes import services as scopes
@@ -40,14 +39,19 @@ S = ApplicationStatus
 
 
 def _actor_label() -> str:
-    return current_user.email if current_user and current_user.is_authenticated else "system"
+    user = acting_user()
+    return user.email if user is not None else "system"
+
+
+def _actor_id() -> int | None:
+    user = acting_user()
+    return user.id if user is not None else None
 
 
 def _event(app: Application, before: str | None, message: str | None = None) -> None:
     db.session.add(ApplicationEvent(
         cab_id=app.cab_id, application_id=app.id, from_status=before, to_status=app.status,
-        message=message, actor_id=current_user.id if current_user and
-        current_user.is_authenticated else None, actor_label=_actor_label()))
+        message=message, actor_id=_actor_id(), actor_label=_actor_label()))
     db.session.flush()
 
 
@@ -81,8 +85,7 @@ def start_application(cab: Cab, *, type: ApplicationType, programme: Programme,
                       summary=(summary or "").strip() or None,
                       location_codes=(location_codes or "").strip() or None,
                       target_item_ids=sorted(set(target_item_ids or [])),
-                      created_by_id=current_user.id if current_user and
-                      current_user.is_authenticated else None)
+                      created_by_id=_actor_id())
     db.session.add(app)
     db.session.flush()
     _event(app, None, None)
@@ -132,7 +135,7 @@ def submit_application(app: Application, *, declaration: bool) -> None:
     if kind == ApplicationType.change_of_details and not app.summary:
         raise ValidationFailed(_("Describe the change of details."), field="summary")
     app.declaration_accepted = True
-    app.declared_by_id = current_user.id if current_user.is_authenticated else None
+    app.declared_by_id = _actor_id()
     if app.submitted_at is None:
         app.submitted_at = utcnow()
         months = db.session.execute(select(TenantPolicy.application_validity_months)).scalar_one()
@@ -230,7 +233,7 @@ def _notify_cab(app: Application, subject: str, message: str | None) -> None:
         .where(Membership.cab_id == app.cab_id, Membership.is_active,
                MembershipRole.role == Role.cab_user.value)
     ).scalars().all()
-    link = url_for("tenant.portal.application", application_id=app.id, _external=True)
+    link = external_url("tenant.portal.application", application_id=app.id)
     for email in sorted(set(emails)):
         send_mail(email, subject, "application_update", subject=subject, message=message,
                   link=link, cab_name=_cab_name(app))
@@ -241,7 +244,7 @@ def _notify_manager(app: Application, subject: str) -> None:
         select(User.email).join(Cab, Cab.manager_id == User.id).where(Cab.id == app.cab_id)
     ).scalar_one_or_none()
     if manager:
-        link = url_for("tenant.applications.show", application_id=app.id, _external=True)
+        link = external_url("tenant.applications.show", application_id=app.id)
         send_mail(manager, subject, "application_update", subject=subject, message=None,
                   link=link, cab_name=_cab_name(app))
 

@@ -80,3 +80,12 @@ def public_endpoint(view: Callable) -> Callable:
     """Mark a view under ``/<tenant>/`` as readable without login (public directory pages)."""
     view.is_public = True  # type: ignore[attr-defined]
     return view
+
+
+def acting_user():
+    """The signed-in user of the current request, or None (CLI, jobs, demo loading)."""
+    from flask import has_request_context
+
+    if has_request_context() and current_user and current_user.is_authenticated:
+        return current_user._get_current_object()
+    return None

@@ -96,3 +96,14 @@ def init_app(app: Flask) -> None:
                 },
             )
         return response
+
+
+def external_url(endpoint: str, **values) -> str:
+    """An absolute URL for e-mails: from the request when there is one, else from BASE_URL
+    (jobs, CLI commands)."""
+    from flask import current_app, has_request_context, url_for
+
+    if has_request_context():
+        return url_for(endpoint, _external=True, **values)
+    with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
+        return url_for(endpoint, _external=True, **values)

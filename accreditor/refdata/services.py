@@ -117,3 +117,96 @@ def load_platform_refdata() -> dict[str, int]:
 
 def _code(name: str) -> str:
     return "".join(ch if ch.isalnum() else "-" for ch in name.upper()).strip("-")[:40]
+
+
+# -- tenant additions -------------------------------------------------------------------------
+
+
+def add_term(kind: TermKind, *, code: str, name: str, group: str | None = None,
+             is_critical: bool = False, extra: dict | None = None) -> RefTerm:
+    """Add a term to the current tenant's list (other tenants never see it)."""
+    from flask_babel import gettext as _
+
+    from accreditor.core import audit
+    from accreditor.core.errors import Conflict, ValidationFailed
+
+    code, name = (code or "").strip(), (name or "").strip()
+    if not code or len(code) > 40:
+        raise ValidationFailed(_("Give a code of 1 to 40 characters."), field="code")
+    if not name:
+        raise ValidationFailed(_("Give a name."), field="name")
+    if kind == TermKind.iaf_code:
+        raise ValidationFailed(_("The IAF code list is fixed (IAF ID 1); change clusters and "
+                                 "critical flags instead."), field="code")
+    if kind == TermKind.calibration_discipline and not (extra or {}).get("units"):
+        raise ValidationFailed(_("List the units this discipline uses."), field="units")
+    if code in terms(kind, active_only=False):
+        raise Conflict(_("Code %(c)s is already on the list.", c=code), field="code")
+    term = RefTerm(kind=str(kind), code=code, name=name, group=(group or "").strip() or None,
+                   is_critical=is_critical, extra=extra or {}, source="tenant",
+                   sort_order=1000)
+    db.session.add(term)
+    db.session.flush()
+    audit.record("refdata.term_added", term, changes=audit.snapshot(
+        term, ("kind", "code", "name", "group", "is_critical")))
+    return term
+
+
+def set_term_grouping(kind: TermKind, code: str, *, group: str | None, is_critical: bool) -> RefTerm:
+    """Set the tenant's cluster and critical flag for a term (ABs define their MD 17 clusters):
+    edits the tenant's own row, creating it from the platform row the first time."""
+    from flask_babel import gettext as _
+
+    from accreditor.core import audit
+    from accreditor.core.errors import NotFound
+
+    current = terms(kind, active_only=False).get(code)
+    if current is None:
+        raise NotFound(_("No such code."))
+    if current.tenant_id is None:
+        own = RefTerm(kind=current.kind, code=current.code, name=current.name,
+                      group=current.group, is_critical=current.is_critical,
+                      extra=dict(current.extra or {}), source=current.source,
+                      sort_order=current.sort_order, is_active=current.is_active)
+        db.session.add(own)
+        db.session.flush()
+        current = own
+    before = {"group": current.group, "is_critical": current.is_critical}
+    current.group = (group or "").strip() or None
+    current.is_critical = bool(is_critical)
+    after = {"group": current.group, "is_critical": current.is_critical}
+    changes = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
+    if changes:
+        db.session.flush()
+        audit.record("refdata.term_regrouped", current, changes={"code": [code, code], **changes})
+    return current
+
+
+def add_programme(*, code: str, name: str, standard: str, scope_type: str, number_code: str,
+                  edition: str, needs_ib_type: bool = False) -> Programme:
+    """Add an accreditation programme as data (e.g. ISO 15189 medical labs, ISO/IEC 17065)."""
+    from flask_babel import gettext as _
+
+    from accreditor.core import audit
+    from accreditor.core.errors import Conflict, ValidationFailed
+    from accreditor.refdata.models import ScopeType
+
+    values = {"code": code, "name": name, "standard": standard, "number_code": number_code,
+              "edition": edition}
+    for key, value in values.items():
+        if not (value or "").strip():
+            raise ValidationFailed(_("This field is required."), field=key)
+    if scope_type not in {t.value for t in ScopeType}:
+        raise ValidationFailed(_("Choose how the scope is structured."), field="scope_type")
+    if programme_by_code(code.strip()) is not None:
+        raise Conflict(_("Programme %(c)s already exists.", c=code), field="code")
+    prog = Programme(code=code.strip(), name=name.strip(), standard=standard.strip(),
+                     scope_type=scope_type, number_code=number_code.strip().upper(),
+                     needs_ib_type=needs_ib_type, sort_order=500)
+    db.session.add(prog)
+    db.session.flush()
+    db.session.add(StandardEdition(programme_id=prog.id, edition=edition.strip(), is_current=True))
+    db.session.flush()
+    audit.record("refdata.programme_added", prog, changes=audit.snapshot(
+        prog, ("code", "name", "standard", "scope_type", "number_code")))
+    return prog

@@ -132,11 +132,12 @@ def validate(scope_type: ScopeType, raw: dict, ctx: Context) -> tuple[dict, dict
                 continue
             if spec.terms is not None and items:
                 known = ctx.terms(spec.terms)
-                unknown = [i for i in items if _norm_code(spec.terms, i) not in known]
+                matched = [_match_term(known, _norm_code(spec.terms, i)) for i in items]
+                unknown = [i for i, m in zip(items, matched, strict=True) if m is None]
                 if unknown:
                     errors[spec.name] = _unknown_message(spec.terms, unknown)
                     continue
-                items = [_norm_code(spec.terms, i) for i in items]
+                items = list(dict.fromkeys(matched))  # codes, duplicates dropped, order kept
             clean[spec.name] = items
             continue
         text = "" if value is None else str(value).strip()

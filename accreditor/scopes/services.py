@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from dateutil.relativedelta import relativedelta
-from flask import g
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from accreditor.core import audit
 from accreditor.core.errors import Conflict, ValidationFailed
+from accreditor.core.permissions import acting_user
 from accreditor.extensions import db
 from accreditor.refdata import services as refdata
 from accreditor.refdata.models import Programme, ScopeType, TermKind
@@ -380,7 +380,7 @@ def change_items(acc: Accreditation, items: list[ScopeItem], to: ItemStatus, *,
     if bad:
         raise Conflict(_("Line %(n)s is %(s)s and cannot become %(t)s.",
                          n=bad[0].position, s=bad[0].status, t=to.value))
-    actor = g.get("_login_user")
+    actor = acting_user()
     events = []
     for item in items:
         events.append(ScopeEvent(

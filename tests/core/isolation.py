@@ -16,6 +16,8 @@ from flask import Flask
 
 # Endpoints that serve files shipped with the code, not tenant data.
 SKIP_ENDPOINTS = {"static", "bootstrap.static"}
+# URL arguments that name something every tenant shares (a list kind, a file), not an object.
+SHARED_ARGS = {"kind", "filename"}
 
 
 @dataclass
@@ -39,6 +41,7 @@ def walk(
     *,
     fillers: dict[str, Callable[[], object]],
     own_slug: str,
+    other_slug: str | None,
     other_markers: list[str],
     relogin: Callable[[], None],
 ) -> WalkResult:
@@ -53,16 +56,15 @@ def walk(
             result.unknown_args[rule.rule] = set(unknown)
             continue
         object_values = {a: fillers[a]() for a in args if a != "tenant_slug"}
-        # Variant 1: tenant B's slug. Variant 2: our own slug with tenant B's object ids.
+        # Variant 1: the other tenant's slug. Variant 2: our own slug with the other side's ids.
         variants = []
         if "tenant_slug" in args:
-            variants.append(({**object_values, "tenant_slug": fillers["tenant_slug"]()}, True))
-            if object_values:
-                variants.append(({**object_values, "tenant_slug": own_slug}, True))
-            else:
-                variants.append(({"tenant_slug": own_slug}, False))
+            if other_slug is not None:
+                variants.append(({**object_values, "tenant_slug": other_slug}, True))
+            owned = set(object_values) - SHARED_ARGS
+            variants.append(({**object_values, "tenant_slug": own_slug}, bool(owned)))
         else:
-            variants.append((object_values, bool(object_values)))
+            variants.append((object_values, bool(set(object_values) - SHARED_ARGS)))
         for values, targets_other in variants:
             url = _build(app, rule.endpoint, values)
             for method in ("GET", "POST"):

@@ -9,14 +9,14 @@ from sqlalchemy import select
 from accreditor import create_app
 from accreditor.auth.models import Membership, User
 from accreditor.core.audit import AuditEvent
-from accreditor.core.db import Base
+from accreditor.core.db import Base, commit
 from accreditor.core.mail import OutboxMessage
 from accreditor.core.permissions import Role
 from accreditor.core.tenancy import (
     ALL_TENANTS,
     CabScoped,
-    TenantExtensible,
     CrossTenantWrite,
+    TenantExtensible,
     TenantScoped,
     get_scoped_or_404,
     tenant_scope,
@@ -149,6 +149,7 @@ def two_tenants(tenant_a, tenant_b, make_user, client, login_as):
     b_message = db.session.execute(
         select(OutboxMessage).where(OutboxMessage.to == "invitee@bravo.example.org")
     ).scalar_one()
+    objects = cab_objects(tenant_b, "bravo-only-marker CAB", "bravo-only-marker")
     fillers = {
         "tenant_slug": lambda: tenant_b.slug,
         "membership_id": lambda: b_membership.id,
@@ -156,14 +157,58 @@ def two_tenants(tenant_a, tenant_b, make_user, client, login_as):
         "event_id": lambda: b_event.id,
         "token": lambda: "not-a-real-token",
         "filename": lambda: "css/app.css",
+        **{k: (lambda v=v: v) for k, v in objects.items()},
     }
     return user_a, fillers
 
 
+def cab_objects(tenant, legal_name: str, marker: str) -> dict:
+    """One object of every CAB-level kind the routes take, in ``tenant``; returns their ids by
+    URL argument name."""
+    from accreditor.applications import services as applications
+    from accreditor.applications.models import ApplicationType
+    from accreditor.cabs import services as cabs
+    from accreditor.refdata import services as refdata
+    from accreditor.refdata.models import TermKind
+    from accreditor.scopes import services as scopes
+    from tests.factories import CAL_LINE
+
+    with tenant_scope(tenant):
+        cab = cabs.create_cab(legal_name=legal_name, country="GB", trading_names=[marker])
+        location = cabs.add_location(cab, code="A", name=f"{marker} lab", address="1 Road",
+                                     country="GB")
+        contact = cabs.add_contact(cab, name=f"{marker} contact", email="c@example.org")
+        acc = scopes.create_accreditation(cab, refdata.programme_by_code("17025-C"))
+        item = scopes.add_scope_item(acc, {**CAL_LINE, "quantity": f"{marker} gauges"})
+        app = applications.start_application(
+            cab, type=ApplicationType.initial, programme=refdata.programme_by_code("17025-T"),
+            summary=f"{marker} application")
+        refdata.add_term(TermKind.testing_field, code="MARKER", name=f"{marker} field")
+        commit()
+    ids = {"cab_id": cab.id, "location_id": location.id, "contact_id": contact.id,
+           "accreditation_id": acc.id, "item_id": item.id, "application_id": app.id,
+           "kind": TermKind.testing_field.value, "code": "MARKER"}
+    try:
+        import io
+
+        from accreditor.documents.services import store_upload
+        from werkzeug.datastructures import FileStorage
+
+        with tenant_scope(tenant):
+            doc = store_upload(FileStorage(io.BytesIO(f"{marker} evidence".encode()),
+                                           filename=f"{marker}.txt"),
+                               owner_type="application", owner_id=app.id, cab_id=cab.id)
+            commit()
+        ids["document_id"] = doc.id
+    except ImportError:  # the storage layer arrives with the uploads work
+        pass
+    return ids
+
+
 def test_no_route_shows_another_tenants_objects(app, client, two_tenants, login_as):
     user_a, fillers = two_tenants
-    result = walk(app, client, fillers=fillers, own_slug="alpha", other_markers=B_MARKERS,
-                  relogin=lambda: login_as(user_a))
+    result = walk(app, client, fillers=fillers, own_slug="alpha", other_slug="bravo",
+                  other_markers=B_MARKERS, relogin=lambda: login_as(user_a))
     assert result.unknown_args == {}, (
         "teach tests/core/test_tenancy.py fillers how to make a tenant-B value for: "
         f"{result.unknown_args}"
@@ -214,10 +259,34 @@ def test_the_walker_catches_a_view_that_loads_without_scoping(leaky_app, two_ten
         client.post("/logout")
         client.post("/login", data={"email": user_a.email, "password": PASSWORD})
 
-    result = walk(leaky_app, client, fillers=fillers, own_slug="alpha", other_markers=B_MARKERS,
-                  relogin=relogin)
+    result = walk(leaky_app, client, fillers=fillers, own_slug="alpha", other_slug="bravo",
+                  other_markers=B_MARKERS, relogin=relogin)
     leaked_urls = {lk.url for lk in result.leaks}
     membership_id = fillers["membership_id"]()
     assert f"/alpha/leaky/unscoped/{membership_id}" in leaked_urls
     assert f"/alpha/leaky/scoped/{membership_id}" not in leaked_urls
     assert {lk.url.split("/")[3] for lk in result.leaks} == {"unscoped"}
+
+
+# -- the same walk one level down: another CAB in the same tenant ---------------------------------
+
+
+def test_no_route_shows_a_cab_user_another_cabs_objects(app, client, tenant_a, make_user,
+                                                        login_as):
+    from tests.factories import create_cab, create_cab_user
+
+    own = create_cab(tenant_a, "Own Calibration Ltd")
+    cab_user = create_cab_user(tenant_a, own, "me@own.example.org", name="Olga Own")
+    objects = cab_objects(tenant_a, "other-cab-marker Ltd", "other-cab-marker")
+    objects.pop("kind"), objects.pop("code")  # reference lists are tenant-wide, not per CAB
+    fillers = {"membership_id": lambda: 0,
+               "message_id": lambda: 0, "event_id": lambda: 0, "token": lambda: "x",
+               "filename": lambda: "css/app.css", "kind": lambda: "testing_field",
+               "code": lambda: "x", **{k: (lambda v=v: v) for k, v in objects.items()}}
+    result = walk(app, client, fillers=fillers, own_slug="alpha", other_slug=None,
+                  other_markers=["other-cab-marker"], relogin=lambda: login_as(cab_user))
+    assert result.unknown_args == {}, result.unknown_args
+    cab_level = [lk for lk in result.leaks if any(
+        f"/{v}" in lk.url for k, v in objects.items())]
+    assert cab_level == [] and result.leaks == [], "\n".join(
+        f"{lk.method} {lk.url} → {lk.status}: {lk.reason}" for lk in result.leaks)
