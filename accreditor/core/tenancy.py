@@ -67,8 +67,12 @@ class CabScoped:
     """Mixin for rows that belong to one CAB. Inside a CAB user's request (``g.cab_id`` set) the
     ORM filter adds ``cab_id = :current_cab`` on top of the tenant filter, so a CAB user never
     loads another CAB's rows — the same mechanism as tenancy, one level down.
-    Models using it declare their own ``cab_id`` column (``Cab`` maps it to its primary key).
+    Models may declare their own ``cab_id`` (``Cab`` maps it to its primary key).
     """
+
+    @declared_attr
+    def cab_id(cls) -> Mapped[int]:
+        return mapped_column(ForeignKey("cabs.id"), index=True)
 
 
 def current_cab_id() -> int | None:

@@ -290,3 +290,23 @@ def test_no_route_shows_a_cab_user_another_cabs_objects(app, client, tenant_a, m
         f"/{v}" in lk.url for k, v in objects.items())]
     assert cab_level == [] and result.leaks == [], "\n".join(
         f"{lk.method} {lk.url} → {lk.status}: {lk.reason}" for lk in result.leaks)
+
+
+def test_a_cab_scope_sees_only_its_own_cab_and_its_rows(tenant_a):
+    from accreditor.cabs.models import Cab, CabLocation
+    from accreditor.core.tenancy import cab_scope
+    from tests.factories import create_cab
+
+    own = create_cab(tenant_a, "Own Ltd")
+    other = create_cab(tenant_a, "Other Ltd")
+    with tenant_scope(tenant_a):
+        assert {c.id for c in db.session.execute(select(Cab)).scalars()} == {own.id, other.id}
+        with cab_scope(own.id):
+            assert [c.id for c in db.session.execute(select(Cab)).scalars()] == [own.id]
+            locs = db.session.execute(select(CabLocation)).scalars().all()
+            assert {loc.cab_id for loc in locs} == {own.id}
+            db.session.add(CabLocation(cab_id=other.id, code="Z", name="x", address="y",
+                                       country="GB"))
+            with pytest.raises(CrossTenantWrite):
+                db.session.flush()
+    db.session.rollback()
