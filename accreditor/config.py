@@ -25,7 +25,8 @@ class Config:
     REDIS_URL: str | None = None
 
     # Sessions and cookies (see docs/security.md)
-    SESSION_COOKIE_NAME = "accreditor_session"
+    # __Host- prefix: Secure, path /, no Domain — the browser refuses it from subdomains.
+    SESSION_COOKIE_NAME = "__Host-accreditor_session"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = True
@@ -83,6 +84,7 @@ class Config:
 
 class DevelopmentConfig(Config):
     ENV = "development"
+    SESSION_COOKIE_NAME = "accreditor_session"
     SESSION_COOKIE_SECURE = False
     PREFERRED_URL_SCHEME = "http"
     HSTS = False
@@ -92,6 +94,7 @@ class DevelopmentConfig(Config):
 
 class TestingConfig(Config):
     ENV = "testing"
+    SESSION_COOKIE_NAME = "accreditor_session"
     TESTING = True
     SESSION_COOKIE_SECURE = False
     PREFERRED_URL_SCHEME = "http"

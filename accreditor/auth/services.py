@@ -9,6 +9,7 @@ from flask import current_app, url_for
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
 
 from accreditor.auth.models import LoginThrottle, Membership, User, normalise_email
@@ -80,10 +81,7 @@ def _register_failure(email: str, ip: str | None) -> None:
     rows = _throttle_rows(keys)
     limits = {keys[0]: cfg["LOGIN_MAX_FAILURES"], keys[1]: cfg["LOGIN_MAX_FAILURES_PER_IP"]}
     for key in keys:
-        row = rows.get(key)
-        if row is None:
-            row = LoginThrottle(key=key, failures=0)
-            db.session.add(row)
+        row = rows.get(key) or _create_throttle_row(key)
         if row.first_failure_at is None or (
             now - row.first_failure_at > window and not (row.locked_until and row.locked_until > now)
         ):
@@ -94,6 +92,19 @@ def _register_failure(email: str, ip: str | None) -> None:
             seconds = min(cfg["LOGIN_LOCK_SECONDS"] * (2**over), cfg["LOGIN_LOCK_MAX_SECONDS"])
             row.locked_until = now + timedelta(seconds=seconds)
     db.session.flush()
+
+
+def _create_throttle_row(key: str) -> LoginThrottle:
+    """Insert the counter row; if a concurrent request inserted it first, lock and use theirs."""
+    try:
+        with db.session.begin_nested():
+            row = LoginThrottle(key=key, failures=0)
+            db.session.add(row)
+        return row
+    except IntegrityError:
+        return db.session.execute(
+            select(LoginThrottle).where(LoginThrottle.key == key).with_for_update()
+        ).scalar_one()
 
 
 def _clear_account_failures(email: str) -> None:

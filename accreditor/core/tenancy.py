@@ -177,9 +177,11 @@ def _guard_writes(session: Session, flush_context, instances) -> None:
         if not isinstance(obj, TenantScoped):
             continue
         if obj.tenant_id is None:
+            if obj.__allow_platform_rows__:
+                continue  # such rows (audit events) set their tenant explicitly; NULL = platform
             if tid is not None:
                 obj.tenant_id = tid
-            elif not obj.__allow_platform_rows__:
+            else:
                 raise CrossTenantWrite(f"new {type(obj).__name__} outside any tenant scope")
         elif tid is not None and obj.tenant_id != tid:
             raise CrossTenantWrite(f"new {type(obj).__name__} for tenant {obj.tenant_id} in {tid}")

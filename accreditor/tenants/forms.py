@@ -2,7 +2,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
 from accreditor.tenants.models import GRADING_SCHEMES
 
@@ -22,7 +22,7 @@ class TenantForm(FlaskForm):
 
 
 def _months(label, lo, hi):
-    return IntegerField(label, validators=[DataRequired(), NumberRange(lo, hi)])
+    return IntegerField(label, validators=[InputRequired(), NumberRange(lo, hi)])
 
 
 class PolicyForm(FlaskForm):

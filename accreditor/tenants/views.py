@@ -103,7 +103,8 @@ def settings():
         try:
             changes = services.update_policy(policy, **values)
         except DomainError as exc:
-            getattr(form, exc.field, form.accreditation_number_format).errors.append(exc.message)
+            target = getattr(form, exc.field or "", None) or form.accreditation_number_format
+            target.errors.append(exc.message)
         else:
             commit()
             flash(_("Settings saved.") if changes else _("Nothing changed."), "success")
@@ -183,8 +184,9 @@ def membership(membership_id: int):
         except DomainError as exc:
             form.roles.errors.append(exc.message)
         else:
+            name = m.user.name
             commit()
-            flash(_("Access for %(name)s updated.", name=m.user.name), "success")
+            flash(_("Access for %(name)s updated.", name=name), "success")
             return redirect(url_for(".users"))
     return render_template("tenants/membership.html", form=form, m=m)
 
@@ -198,8 +200,9 @@ def resend_invitation(membership_id: int):
     except DomainError as exc:
         flash(exc.message, "warning")
     else:
+        email = m.user.email
         commit()
-        flash(_("Invitation sent again to %(email)s.", email=m.user.email), "success")
+        flash(_("Invitation sent again to %(email)s.", email=email), "success")
     return redirect(url_for(".users"))
 
 
