@@ -28,6 +28,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(config or {})
     check_secrets(app.config)
     os.makedirs(app.instance_path, exist_ok=True)
+    if app.config.get("PROXY_FIX"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = int(app.config["PROXY_FIX"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
     _init_extensions(app)
     _register_blueprints(app)
@@ -89,6 +94,7 @@ def _select_locale():
 
 
 def _register_blueprints(app: Flask) -> None:
+    import accreditor.jobs  # noqa: F401 - periodic jobs registered for `flask jobs tick`
     import accreditor.models  # noqa: F401 - every table registered before anything else
     from accreditor.applications.views import bp as applications_bp
     from accreditor.auth.views import bp as auth_bp
@@ -114,13 +120,14 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_cli(app: Flask) -> None:
-    from accreditor.core.cli import audit_cli, jobs_cli
+    from accreditor.core.cli import audit_cli, jobs_cli, users_cli
     from accreditor.demo import demo_command
     from accreditor.refdata.cli import refdata_cli
     from accreditor.tenants.cli import tenants_cli
 
     app.cli.add_command(audit_cli)
     app.cli.add_command(jobs_cli)
+    app.cli.add_command(users_cli)
     app.cli.add_command(tenants_cli)
     app.cli.add_command(demo_command)
     app.cli.add_command(refdata_cli)

@@ -53,6 +53,10 @@ class Config:
     PASSWORD_RESET_MAX_AGE = 3600
     INVITE_MAX_AGE = 7 * 24 * 3600
 
+    # Behind a reverse proxy: how many proxies to trust for X-Forwarded-For/-Proto/-Host
+    # (0 = not behind a proxy). Without it every client has the proxy's IP (login throttling!).
+    PROXY_FIX = 0
+
     # Absolute links in e-mails sent outside a request (jobs, CLI): the public address.
     BASE_URL = "http://127.0.0.1:5000"
 
@@ -70,7 +74,21 @@ class Config:
     JOBS_RETRY_INTERVALS = [10, 60, 300]
     JOBS_TIMEOUT = 600
     JOBS_FAILURE_TTL = 30 * 24 * 3600
+    JOBS_RESULT_TTL = 24 * 3600
+    WORKER_TTL = 60  # seconds; a killed worker's job is found after this (RELIABILITY P10)
+    WORKER_MAINTENANCE_INTERVAL = 30
     JOBS_RAISE = False
+
+    # Uploaded files (see accreditor/core/storage.py and accreditor/documents/)
+    # Local storage directory, outside static/; empty means <instance>/files.
+    STORAGE_DIR = str(INSTANCE_DIR / "files")
+    UPLOAD_MAX_BYTES = 25 * 1024 * 1024  # per file; MAX_CONTENT_LENGTH must exceed it
+    # Detected by content, never by name: pdf png jpeg docx xlsx csv txt.
+    UPLOAD_ALLOWED_TYPES = ["pdf", "png", "jpeg", "docx", "xlsx", "csv", "txt"]
+    UPLOAD_ZIP_MAX_UNCOMPRESSED = 100 * 1024 * 1024  # DOCX/XLSX: declared total, checked first
+    UPLOAD_ZIP_MAX_ENTRIES = 2000
+    # Virus scanning hook: "package.module:callable" (see core.storage.Scanner), or empty.
+    SCANNER = ""
 
     # i18n / UI
     BABEL_DEFAULT_LOCALE = "en"

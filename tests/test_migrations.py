@@ -84,3 +84,6 @@ def test_postgresql_refuses_updates_and_deletes_of_audit_events(migrated_app):
         with pytest.raises(Exception, match="append-only"):
             conn.execute(text("DELETE FROM audit_events"))
         conn.rollback()
+        with pytest.raises(Exception, match="append-only"):
+            conn.execute(text("TRUNCATE audit_events"))
+        conn.rollback()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import timedelta
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
@@ -23,6 +23,7 @@ from accreditor.core import audit
 from accreditor.core.db import utcnow
 from accreditor.core.errors import Conflict, DomainError, ValidationFailed
 from accreditor.core.mail import send_mail
+from accreditor.core.web import external_url
 from accreditor.core.permissions import STAFF_ROLES, Role
 from accreditor.core.tenancy import ALL_TENANTS
 from accreditor.extensions import db
@@ -223,7 +224,7 @@ def request_password_reset(email: str) -> None:
         _("Reset your Accreditor password"),
         "password_reset",
         user=user,
-        link=url_for("auth.reset_password", token=token, _external=True),
+        link=external_url("auth.reset_password", token=token),
         hours=current_app.config["PASSWORD_RESET_MAX_AGE"] // 3600,
     )
     audit.record("auth.password_reset_requested", user, platform=True,
@@ -294,14 +295,14 @@ def invite_user(
         changes={"email": [None, email], "roles": [None, sorted(r.value for r in roles)]},
     )
     if user.password_hash is None:
-        link = url_for("auth.accept_invitation", token=make_token(user, "invite"), _external=True)
+        link = external_url("auth.accept_invitation", token=make_token(user, "invite"))
         send_mail(email, _("You are invited to %(ab)s on Accreditor", ab=tenant.name), "invitation",
                   user=user, tenant=tenant, link=link, roles=[str(r.label) for r in sorted(roles)],
                   days=current_app.config["INVITE_MAX_AGE"] // 86400)
     else:
         send_mail(email, _("You now have access to %(ab)s on Accreditor", ab=tenant.name),
                   "membership_added", user=user, tenant=tenant,
-                  link=url_for("auth.login", _external=True),
+                  link=external_url("auth.login"),
                   roles=[str(r.label) for r in sorted(roles)])
     return membership
 
@@ -310,7 +311,7 @@ def resend_invitation(membership: Membership) -> None:
     user = membership.user
     if user.password_hash is not None:
         raise Conflict(_("This person has already accepted the invitation."))
-    link = url_for("auth.accept_invitation", token=make_token(user, "invite"), _external=True)
+    link = external_url("auth.accept_invitation", token=make_token(user, "invite"))
     send_mail(user.email, _("You are invited to %(ab)s on Accreditor", ab=membership.tenant.name),
               "invitation", user=user, tenant=membership.tenant, link=link,
               roles=[str(r.label) for r in sorted(membership.roles)],

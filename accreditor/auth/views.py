@@ -77,7 +77,9 @@ def _safe_next(target: str | None) -> str | None:
 def _start_session(user: User) -> None:
     session.clear()  # a fresh session (and CSRF token) at login: no fixation
     login_user(user)
-    session.permanent = True
+    # A browser-session cookie (not "permanent"): closing the browser ends it. The idle and
+    # absolute limits are enforced server-side (enforce_session_timeouts) and every session of
+    # a user can be revoked by rotating the session token.
     now = utcnow().timestamp()
     session["auth_at"] = session["last_seen"] = now
 
@@ -224,6 +226,8 @@ def change_password():
 def init_app(app) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
-    login_manager.session_protection = "strong"
+    # Sessions are not bound to the client IP: staff and CAB users move between networks.
+    # Revocation is server-side (session token), so "basic" protection is enough.
+    login_manager.session_protection = "basic"
     app.permanent_session_lifetime = timedelta(hours=app.config["ABSOLUTE_TIMEOUT_HOURS"])
     app.before_request(enforce_session_timeouts)

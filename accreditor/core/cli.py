@@ -58,7 +58,9 @@ def worker(burst, queues):
         raise click.ClickException("REDIS_URL is not set: jobs run in-process, no worker needed.")
     db.session.remove()
     db.engine.dispose()  # forked work horses must not share the parent's connections
-    w = Worker(list(queues), connection=jobs.redis_connection())
+    cfg = current_app.config
+    w = Worker(list(queues), connection=jobs.redis_connection(),
+               worker_ttl=cfg["WORKER_TTL"], maintenance_interval=cfg["WORKER_MAINTENANCE_INTERVAL"])
     w.work(burst=burst, with_scheduler=True)
 
 
@@ -71,3 +73,36 @@ def tick():
         jobs.enqueue_after_commit(func)
         click.echo(f"queued {func.__module__}.{func.__name__}")
     commit()
+
+
+users_cli = AppGroup("users", help="Platform accounts.")
+
+
+@users_cli.command("create-platform-admin")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.password_option(help="At least 12 characters; prompted (twice) when omitted.")
+def create_platform_admin(email, name, password):
+    """Create the first platform admin (or make an existing account one)."""
+    from accreditor.auth.models import User, normalise_email
+    from accreditor.auth.passwords import hash_password, password_problems
+    from accreditor.core import audit
+    from accreditor.core.db import commit, utcnow
+
+    email = normalise_email(email)
+    user = db.session.execute(select(User).where(User.email == email)).scalar_one_or_none()
+    problems = password_problems(password, user_inputs=(email, name))
+    if problems:
+        raise click.ClickException(problems[0])
+    if user is None:
+        user = User(email=email, name=name)
+        db.session.add(user)
+    user.password_hash = hash_password(password)
+    user.password_changed_at = utcnow()
+    user.is_platform_admin = True
+    user.rotate_session_token()
+    db.session.flush()
+    audit.record("user.platform_admin_set", user, platform=True,
+                 changes={"is_platform_admin": [None, True]})
+    commit()
+    click.echo(f"{email} is a platform admin")

@@ -19,7 +19,7 @@ from sqlalchemy import String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from accreditor.core.db import Base, utcnow
-from accreditor.core.jobs import enqueue_after_commit, job
+from accreditor.core.jobs import enqueue_after_commit, job, periodic
 
 log = logging.getLogger(__name__)
 
@@ -84,3 +84,24 @@ def deliver_mail(message_id: int) -> None:
     else:
         log.info("mail to %s: %s (outbox #%d)", msg.to, msg.subject, msg.id)
     msg.sent_at = utcnow()
+
+
+@periodic
+@job
+def resend_unsent_mail(older_than_minutes: int = 10, max_attempts: int = 10) -> int:
+    """Queue again the messages still unsent after a while (Redis was down at commit, a worker
+    died, SMTP failed). Delivery is idempotent, so a message is never sent twice."""
+    from datetime import timedelta
+
+    from accreditor.extensions import db
+
+    cutoff = utcnow() - timedelta(minutes=older_than_minutes)
+    ids = db.session.execute(
+        select(OutboxMessage.id).where(OutboxMessage.sent_at.is_(None),
+                                       OutboxMessage.created_at < cutoff,
+                                       OutboxMessage.attempts < max_attempts)
+        .order_by(OutboxMessage.id).limit(500)
+    ).scalars().all()
+    for message_id in ids:
+        enqueue_after_commit(deliver_mail, message_id, queue="mail", job_id=f"mail-{message_id}")
+    return len(ids)

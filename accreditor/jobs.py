@@ -1,0 +1,4 @@
+"""Every module with periodic jobs, imported at app start so `flask jobs tick` finds them."""
+
+from accreditor.applications import jobs as applications  # noqa: F401
+from accreditor.core import mail  # noqa: F401
