@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from accreditor.cabs.models import Cab, CabContact, CabLocation, LocationKind
 from accreditor.core import audit
 from accreditor.core.errors import Conflict, ValidationFailed
+from accreditor.core.permissions import STAFF_ROLES
 from accreditor.extensions import db
 
 CAB_FIELDS = ("legal_name", "trading_names", "registration_number", "country", "website",
@@ -53,16 +54,39 @@ def _clean_cab(values: dict) -> dict:
     return out
 
 
-def create_cab(**values) -> Cab:
-    """Create a CAB record. A second CAB with the same legal name and country is refused."""
-    clean = _clean_cab(values)
-    dup = db.session.execute(
-        select(Cab.id).where(Cab.legal_name == clean["legal_name"],
-                             Cab.country == clean["country"])
-    ).first()
-    if dup:
+def _refuse_duplicate(legal_name: str, country: str, *, other_than: int | None = None) -> None:
+    """One CAB per legal name and country in a tenant (names compared case-insensitively)."""
+    stmt = select(Cab.id).where(func.lower(Cab.legal_name) == legal_name.lower(),
+                                Cab.country == country)
+    if other_than is not None:
+        stmt = stmt.where(Cab.id != other_than)
+    if db.session.execute(stmt).first():
         raise Conflict(_("A CAB with this legal name already exists in this country."),
                        field="legal_name")
+
+
+def _check_manager(user_id: int | None) -> None:
+    """The case manager must be one of this tenant's active staff (never another tenant's user)."""
+    if user_id is None:
+        return
+    from accreditor.auth.models import Membership, MembershipRole
+
+    staff = db.session.execute(
+        select(Membership.id)
+        .join(MembershipRole, MembershipRole.membership_id == Membership.id)
+        .where(Membership.user_id == user_id, Membership.is_active,
+               MembershipRole.role.in_([r.value for r in STAFF_ROLES]))
+        .limit(1)
+    ).first()
+    if not staff:
+        raise ValidationFailed(_("Choose a member of staff as the manager."), field="manager_id")
+
+
+def create_cab(**values) -> Cab:
+    """Create a CAB record. A second CAB with the same legal name and country is refused."""
+    clean = _clean_cab({"legal_name": "", "country": "", **values})
+    _refuse_duplicate(clean["legal_name"], clean["country"])
+    _check_manager(clean.get("manager_id"))
     cab = Cab(**clean)
     db.session.add(cab)
     db.session.flush()
@@ -71,7 +95,14 @@ def create_cab(**values) -> Cab:
 
 
 def update_cab(cab: Cab, **values) -> dict:
+    """Change a CAB's details; refuses a duplicate legal name and country, or a manager who is
+    not staff. Returns the changes ({} when nothing changed)."""
     clean = _clean_cab(values)
+    if "legal_name" in clean or "country" in clean:
+        _refuse_duplicate(clean.get("legal_name", cab.legal_name),
+                          clean.get("country", cab.country), other_than=cab.id)
+    if "manager_id" in clean and clean["manager_id"] != cab.manager_id:
+        _check_manager(clean.get("manager_id"))
     for key, value in clean.items():
         setattr(cab, key, value)
     changes = audit.diff(cab, exclude=("updated_at",))
@@ -133,9 +164,18 @@ def update_location(loc: CabLocation, **values) -> dict:
     return changes
 
 
-def add_contact(cab: Cab, **values) -> CabContact:
+def _clean_contact(values: dict) -> dict:
     clean = {k: values[k] for k in CONTACT_FIELDS if k in values}
-    if not (clean.get("name") or "").strip():
+    for key in ("name", "position", "email", "phone"):
+        if isinstance(clean.get(key), str):
+            clean[key] = clean[key].strip() or None
+    return clean
+
+
+def add_contact(cab: Cab, **values) -> CabContact:
+    """Add a contact person to a CAB; the name is required."""
+    clean = _clean_contact(values)
+    if not clean.get("name"):
         raise ValidationFailed(_("Give the contact's name."), field="name")
     contact = CabContact(cab_id=cab.id, **clean)
     db.session.add(contact)
@@ -145,8 +185,9 @@ def add_contact(cab: Cab, **values) -> CabContact:
 
 
 def update_contact(contact: CabContact, **values) -> dict:
-    clean = {k: values[k] for k in CONTACT_FIELDS if k in values}
-    if not (clean.get("name") or contact.name or "").strip():
+    """Change a contact; the name may not be blanked."""
+    clean = _clean_contact(values)
+    if "name" in clean and not clean["name"]:
         raise ValidationFailed(_("Give the contact's name."), field="name")
     for key, value in clean.items():
         setattr(contact, key, value)
