@@ -44,8 +44,11 @@ class ApplicationStatus(StrEnum):
 
 
 S = ApplicationStatus
+# A draft is never "withdrawn": the AB never saw it, and the CHECK constraint
+# ``submitted_has_date`` only allows status draft without a submission date. The CAB discards a
+# draft instead (services.discard_draft).
 TRANSITIONS: dict[ApplicationStatus, set[ApplicationStatus]] = {
-    S.draft: {S.submitted, S.withdrawn},
+    S.draft: {S.submitted},
     S.submitted: {S.info_requested, S.accepted, S.refused, S.lapsed, S.withdrawn},
     S.info_requested: {S.submitted, S.refused, S.lapsed, S.withdrawn},
     S.accepted: {S.lapsed, S.withdrawn},
@@ -98,17 +101,31 @@ class Application(TenantScoped, CabScoped, TimestampMixin, Base):
     def can_move_to(self, new: ApplicationStatus) -> bool:
         return new in TRANSITIONS[self.status_enum]
 
-    def set_status(self, new: ApplicationStatus) -> None:
+    def ensure_can_move_to(self, new: ApplicationStatus) -> None:
+        """Raise InvalidTransition unless the transition table allows ``new``."""
         if not self.can_move_to(new):
             raise InvalidTransition(
                 f"An application that is {self.status_enum.value.replace('_', ' ')} cannot become "
                 f"{new.value.replace('_', ' ')}."
             )
+
+    def set_status(self, new: ApplicationStatus) -> None:
+        self.ensure_can_move_to(new)
         self.status = new.value
 
     @property
     def is_editable_by_cab(self) -> bool:
         return self.status_enum in (S.draft, S.info_requested)
+
+    @property
+    def can_be_withdrawn(self) -> bool:
+        """The CAB may withdraw a submitted application until it is decided."""
+        return self.can_move_to(S.withdrawn)
+
+    @property
+    def can_be_discarded(self) -> bool:
+        """A draft the AB has not seen yet may be discarded by the CAB."""
+        return self.status_enum == S.draft
 
 
 class ApplicationEvent(TenantScoped, CabScoped, Base):

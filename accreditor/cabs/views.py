@@ -491,7 +491,7 @@ def applications(cab_id: int):
     apps = db.session.execute(
         select(Application).join(Application.programme)
         .options(contains_eager(Application.programme))
-        .where(Application.cab_id == cab.id)
+        .where(Application.cab_id == cab.id, Application.status != "draft")  # drafts are the CAB's
         .order_by(Application.created_at.desc(), Application.id.desc())
     ).scalars().all()
     return render_template("cabs/applications.html", cab=cab, applications=apps)

@@ -44,6 +44,7 @@ def send_mail(to: str, subject: str, template: str, **context) -> OutboxMessage:
 
     tenant = g.get("tenant")
     context.setdefault("tenant", tenant)
+    context.setdefault("subject", subject)
     msg = OutboxMessage(
         tenant_slug=tenant.slug if tenant is not None else None,
         to=to,
