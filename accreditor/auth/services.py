@@ -23,9 +23,9 @@ from accreditor.core import audit
 from accreditor.core.db import utcnow
 from accreditor.core.errors import Conflict, DomainError, ValidationFailed
 from accreditor.core.mail import send_mail
-from accreditor.core.web import external_url
 from accreditor.core.permissions import STAFF_ROLES, Role
 from accreditor.core.tenancy import ALL_TENANTS
+from accreditor.core.web import external_url
 from accreditor.extensions import db
 from accreditor.tenants.models import Tenant
 
