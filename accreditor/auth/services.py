@@ -209,6 +209,9 @@ def user_for_token(token: str, purpose: str, max_age: int) -> User:
         raise TokenError(_("This link is not valid."), code="token_invalid") from exc
     user = db.session.execute(select(User).where(User.id == data.get("uid"))).scalar_one_or_none()
     if user is None or data.get("fp") != _fingerprint(user):
+        if purpose == "invite" and user is not None and user.password_hash is not None:
+            raise TokenError(_("This invitation has already been accepted. Sign in instead."),
+                             code="token_used")
         raise TokenError(_("This link has already been used. Ask for a new one."), code="token_used")
     return user
 

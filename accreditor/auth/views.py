@@ -179,7 +179,8 @@ def accept_invitation(token: str):
         if user.password_hash is not None:
             raise services.TokenError(_("This invitation has already been accepted. Sign in instead."))
     except services.TokenError as exc:
-        return render_template("auth/token_problem.html", message=exc.message), 400
+        return render_template("auth/token_problem.html", message=exc.message,
+                               purpose="invite"), 400
     form = AcceptInvitationForm(name=user.name)
     if form.validate_on_submit():
         try:

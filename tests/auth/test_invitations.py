@@ -101,7 +101,8 @@ def test_an_invitation_link_works_only_once(other_client, invitation_link, app):
     stranger = app.test_client()
     page = stranger.get(invitation_link)
     assert page.status_code == 400
-    assert "This link has already been used. Ask for a new one." in text(page)
+    assert "This invitation has already been accepted. Sign in instead." in text(page)
+    assert "password-reset link" not in text(page)
     post = accept(stranger, invitation_link, name="Mallory", password="Another-Lovely-Phrase-88")
     assert post.status_code == 400
     user = user_by_email(NEW)
