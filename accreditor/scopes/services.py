@@ -16,11 +16,11 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from accreditor.core import audit
-from accreditor.core.errors import Conflict, ValidationFailed
+from accreditor.core.errors import Conflict, NotFound, ValidationFailed
 from accreditor.core.permissions import acting_user
 from accreditor.extensions import db
 from accreditor.refdata import services as refdata
-from accreditor.refdata.models import Programme, ScopeType, TermKind
+from accreditor.refdata.models import Programme, ScopeType, StandardEdition, TermKind
 from accreditor.scopes import schemas
 from accreditor.scopes.models import (
     ITEM_TRANSITIONS,
@@ -188,9 +188,22 @@ def update_accreditation(acc: Accreditation, *, ib_type: str | None, expiry_on: 
         if end > start + MAX_CYCLE:
             raise ValidationFailed(_("An accreditation cycle is at most five years (ISO/IEC 17011 "
                                      "7.9.1)."), field="cycle_end_on")
-    if expiry_on is not None and (end is None or expiry_on > end):
-        raise ValidationFailed(_("The expiry date cannot be after the end of the cycle."),
+    if expiry_on is not None and end is None:
+        raise ValidationFailed(_("An expiry date can be set once the accreditation cycle has "
+                                 "started (at the grant); it cannot be after the cycle end."),
                                field="expiry_on")
+    if expiry_on is not None and expiry_on > end:
+        raise ValidationFailed(_("The expiry date cannot be after the end of the cycle "
+                                 "(%(end)s).", end=end.isoformat()), field="expiry_on")
+    if edition_id is not None and edition_id != acc.edition_id:
+        # Only an edition of this accreditation's own programme (the tenant filter applies).
+        own = db.session.execute(
+            select(StandardEdition.id).where(StandardEdition.id == edition_id,
+                                             StandardEdition.programme_id == acc.programme_id)
+        ).first()
+        if own is None:
+            raise ValidationFailed(_("Choose an edition of this programme's standard."),
+                                   field="edition_id")
     acc.ib_type = ib_type
     acc.expiry_on = expiry_on
     acc.cycle_start_on, acc.cycle_end_on = start, end
@@ -207,6 +220,8 @@ def update_accreditation(acc: Accreditation, *, ib_type: str | None, expiry_on: 
 
 
 def _require_editable(acc: Accreditation, item: ScopeItem | None = None) -> None:
+    if item is not None and item.accreditation_id != acc.id:
+        raise NotFound(_("This scope line is not part of this accreditation."))
     if item is not None and item.status_enum != ItemStatus.applied:
         raise Conflict(_("This line is %(s)s; lines change after the grant only through a "
                          "decision.", s=item.status))
@@ -214,7 +229,11 @@ def _require_editable(acc: Accreditation, item: ScopeItem | None = None) -> None
 
 def add_scope_item(acc: Accreditation, raw: dict, *, application_id: int | None = None,
                    ctx: schemas.Context | None = None, position: int | None = None) -> ScopeItem:
-    """Add a requested line (status applied) after validating it for the programme's type."""
+    """Add a requested line (status applied) after validating it for the programme's type.
+    After the grant, new lines come only through an (extension) application."""
+    if application_id is None and acc.status_enum != AccreditationStatus.applicant:
+        raise Conflict(_("Lines are added before the grant; after it, an extension goes through "
+                         "an application."))
     ctx = ctx or validation_context(acc)
     stype = scope_type_of(acc)
     clean, errors = schemas.validate(stype, raw, ctx)
@@ -234,6 +253,8 @@ def add_scope_item(acc: Accreditation, raw: dict, *, application_id: int | None 
 
 
 def update_scope_item(item: ScopeItem, acc: Accreditation, raw: dict) -> ScopeItem:
+    """Change a requested line; a line that has been decided on (accredited, suspended …)
+    changes only through a decision (Conflict)."""
     _require_editable(acc, item)
     ctx = validation_context(acc)
     stype = scope_type_of(acc)
@@ -266,6 +287,7 @@ class ImportResult:
     rows: list[dict] = field(default_factory=list)  # cleaned fields per valid row
     errors: list[tuple[int, str, str]] = field(default_factory=list)  # (line, column, message)
     summaries: list[str] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)  # the CSV line each valid row starts on
 
     @property
     def ok(self) -> bool:
@@ -274,41 +296,94 @@ class ImportResult:
 
 MAX_IMPORT_ROWS = 5000
 
+# Spreadsheets run a cell that starts with one of these as a formula (CSV injection). Export
+# quotes such text cells with a leading apostrophe; import removes it again (a round trip).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _is_number(text: str) -> bool:
+    return schemas._decimal(text) is not None
+
+
+def _export_cell(value: str) -> str:
+    if value.startswith(_FORMULA_START) and not _is_number(value):
+        return "'" + value
+    return value
+
+
+def _import_cell(value: str) -> str:
+    if value.startswith("'") and value[1:].startswith(_FORMULA_START):
+        return value[1:]
+    return value
+
+
+def csv_columns(acc: Accreditation) -> list[schemas.FieldSpec]:
+    """The columns a scope CSV of this accreditation has (export, import and the template)."""
+    return list(schemas.SCHEMAS[scope_type_of(acc)])
+
 
 def parse_scope_csv(acc: Accreditation, text: str) -> ImportResult:
-    """Validate every row; nothing is written. Errors name the CSV line and column."""
+    """Validate every row; nothing is written. Errors name the CSV line (the header is line 1,
+    counted as a spreadsheet shows it, blank lines included) and the column."""
     ctx = validation_context(acc)
     stype = scope_type_of(acc)
-    names = [s.name for s in schemas.SCHEMAS[stype]]
+    specs = schemas.SCHEMAS[stype]
+    names = [s.name for s in specs]
     result = ImportResult()
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    missing = [n for n in names if n not in header and
-               next(s for s in schemas.SCHEMAS[stype] if s.name == n).required]
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    header: list[str] = []
+    header_line = 0
+    try:
+        for row in reader:  # the first non-blank line is the header
+            if any(c.strip() for c in row):
+                header = [c.strip() for c in row]
+                header_line = reader.line_num
+                break
+    except csv.Error as exc:
+        result.errors.append((reader.line_num or 1, "-",
+                              _("The CSV is malformed here: %(e)s.", e=str(exc))))
+        return result
+    missing = [s.name for s in specs if s.required and s.name not in header]
     if missing:
-        result.errors.append((1, ", ".join(missing), _("Missing column(s). Expected columns: "
-                                                       "%(c)s.", c=", ".join(names))))
+        result.errors.append((header_line or 1, ", ".join(missing),
+                              _("Missing column(s). Expected columns: %(c)s.", c=", ".join(names))))
         return result
     unknown = [h for h in header if h and h not in names and h != "status"]
     if unknown:
-        result.errors.append((1, ", ".join(unknown), _("Unknown column(s). Expected columns: "
-                                                       "%(c)s.", c=", ".join(names))))
+        result.errors.append((header_line, ", ".join(unknown),
+                              _("Unknown column(s). Expected columns: %(c)s.", c=", ".join(names))))
         return result
     namer = term_namer(ctx)
-    for line_no, row in enumerate(reader, start=2):
-        if line_no - 1 > MAX_IMPORT_ROWS:
+    count = 0
+    while True:
+        line_no = reader.line_num + 1  # where the next record starts
+        try:
+            values = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            result.errors.append((line_no, "-", _("The CSV is malformed here: %(e)s.", e=str(exc))))
+            break
+        if not any(v.strip() for v in values):
+            continue
+        count += 1
+        if count > MAX_IMPORT_ROWS:
             result.errors.append((line_no, "-", _("At most %(n)d rows per import.",
                                                   n=MAX_IMPORT_ROWS)))
             break
-        row = {(k or "").strip(): (v or "") for k, v in row.items() if k}
-        if not any(v.strip() for v in row.values()):
+        if len(values) > len(header) and any(v.strip() for v in values[len(header):]):
+            result.errors.append((line_no, "-", _(
+                "This row has %(n)d values but the header has %(m)d columns; put values that "
+                "contain a comma in double quotes.", n=len(values), m=len(header))))
             continue
+        row = {h: _import_cell(v) for h, v in zip(header, values, strict=False) if h}
         clean, errors = schemas.validate(stype, row, ctx)
         for column, message in errors.items():
             result.errors.append((line_no, column, message))
         if not errors:
             result.rows.append(clean)
             result.summaries.append(schemas.summary(stype, clean, namer))
+            result.lines.append(line_no)
     if not result.rows and not result.errors:
         result.errors.append((1, "-", _("The file has no scope lines.")))
     return result
@@ -339,8 +414,9 @@ def import_scope_csv(acc: Accreditation, text: str) -> ImportResult:
 
 
 def export_scope_csv(acc: Accreditation) -> str:
-    stype = scope_type_of(acc)
-    names = [s.name for s in schemas.SCHEMAS[stype]]
+    """The scope as CSV (one row per line, in schedule order, with its status); the same columns
+    the import reads, so an export can be imported again."""
+    names = [s.name for s in csv_columns(acc)]
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow([*names, "status"])
@@ -350,7 +426,8 @@ def export_scope_csv(acc: Accreditation) -> str:
     )
     for fields_, status in rows:
         writer.writerow([
-            "; ".join(fields_[n]) if isinstance(fields_.get(n), list) else fields_.get(n, "")
+            _export_cell("; ".join(fields_[n]) if isinstance(fields_.get(n), list)
+                         else str(fields_.get(n, "")))
             for n in names
         ] + [status])
     return buf.getvalue()

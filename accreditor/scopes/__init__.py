@@ -1,0 +1,1 @@
+"""Accreditations and their typed scopes of accreditation, with the scope history."""
