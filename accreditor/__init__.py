@@ -100,10 +100,11 @@ def _register_blueprints(app: Flask) -> None:
     from accreditor.auth.views import bp as auth_bp
     from accreditor.cabs.views import bp as cabs_bp
     from accreditor.core.health import bp as health_bp
+    from accreditor.core.views import bp as core_bp
+    from accreditor.documents.views import bp as documents_bp
     from accreditor.portal.views import bp as portal_bp
     from accreditor.refdata.views import bp as refdata_bp
     from accreditor.scopes.views import bp as scopes_bp
-    from accreditor.core.views import bp as core_bp
     from accreditor.tenants.admin import bp as admin_bp
     from accreditor.tenants.views import bp as tenant_bp
 
@@ -114,7 +115,8 @@ def _register_blueprints(app: Flask) -> None:
     # Feature blueprints live under /<tenant_slug>/ (nested): tenant resolution runs first.
     # Nesting is set up once per process (several apps may be created, e.g. in tests).
     if not tenant_bp._blueprints:
-        for feature_bp in (cabs_bp, scopes_bp, applications_bp, portal_bp, refdata_bp):
+        for feature_bp in (cabs_bp, scopes_bp, applications_bp, portal_bp, refdata_bp,
+                           documents_bp):
             tenant_bp.register_blueprint(feature_bp)
     app.register_blueprint(tenant_bp)
 

@@ -55,6 +55,7 @@ def app(tmp_path_factory):
             "SQLALCHEMY_DATABASE_URI": database_uri(tmp_path_factory),
             "REDIS_URL": None,  # jobs in-process unless a test opts into Redis
             "SERVER_NAME": "localhost",
+            "STORAGE_DIR": str(tmp_path_factory.mktemp("files")),
         }
     )
     app.test_client_class = FreshContextClient

@@ -76,6 +76,18 @@ _HTTP_CODES = {
 }
 
 
+def _too_large_message() -> str:
+    from flask import current_app
+
+    from accreditor.core.storage import format_size
+
+    limit = current_app.config.get("UPLOAD_MAX_BYTES")
+    if not limit:
+        return _("The upload is larger than the allowed limit. Nothing was stored.")
+    return _("The upload is larger than the allowed limit of %(limit)s per file. Nothing was "
+             "stored.", limit=format_size(limit))
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(e):
@@ -92,7 +104,7 @@ def register_error_handlers(app: Flask) -> None:
             403: (_("Not allowed"), _("Your role does not allow this action.")),
             404: (_("Page not found"), _("There is nothing here, or you do not have access.")),
             405: (_("Not allowed"), _("That method is not allowed here.")),
-            413: (_("File too large"), _("The upload is larger than the allowed limit.")),
+            413: (_("File too large"), _too_large_message()),
             429: (_("Too many requests"), _("Slow down and try again in a moment.")),
         }
         title, message = messages.get(e.code or 500, (e.name, e.description or ""))

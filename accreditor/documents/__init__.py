@@ -1,0 +1,1 @@
+"""Documents: uploaded files attached to applications (and, later, findings evidence)."""
