@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from flask import Blueprint, abort, g
 from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
 
 from accreditor import create_app
 from accreditor.auth.models import Membership, User
@@ -21,6 +24,7 @@ from accreditor.core.tenancy import (
     get_scoped_or_404,
     tenant_scope,
 )
+from accreditor.documents.services import store_upload
 from accreditor.extensions import db
 from tests.conftest import PASSWORD, FreshContextClient
 from tests.core.isolation import walk
@@ -188,20 +192,12 @@ def cab_objects(tenant, legal_name: str, marker: str) -> dict:
     ids = {"cab_id": cab.id, "location_id": location.id, "contact_id": contact.id,
            "accreditation_id": acc.id, "item_id": item.id, "application_id": app.id,
            "kind": TermKind.testing_field.value, "code": "MARKER"}
-    try:
-        import io
-
-        from accreditor.documents.services import store_upload
-        from werkzeug.datastructures import FileStorage
-
-        with tenant_scope(tenant):
-            doc = store_upload(FileStorage(io.BytesIO(f"{marker} evidence".encode()),
-                                           filename=f"{marker}.txt"),
-                               owner_type="application", owner_id=app.id, cab_id=cab.id)
-            commit()
-        ids["document_id"] = doc.id
-    except ImportError:  # the storage layer arrives with the uploads work
-        pass
+    with tenant_scope(tenant):
+        doc = store_upload(FileStorage(io.BytesIO(f"{marker} evidence".encode()),
+                                       filename=f"{marker}.txt"),
+                           owner_type="application", owner_id=app.id, cab_id=cab.id)
+        commit()
+    ids["document_id"] = doc.id
     return ids
 
 
