@@ -1,6 +1,7 @@
 """Every model module, imported once at app start so metadata (and Alembic) sees all tables."""
 
 from accreditor.applications import models as applications  # noqa: F401
+from accreditor.assessments import models as assessments  # noqa: F401
 from accreditor.auth import models as auth  # noqa: F401
 from accreditor.cabs import models as cabs  # noqa: F401
 from accreditor.core import audit, jobs, mail  # noqa: F401

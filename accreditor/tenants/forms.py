@@ -46,6 +46,11 @@ class PolicyForm(FlaskForm):
     max_suspension_months = _months(_l("Longest suspension (months)"), 1, 9)
     directory_retention_months = IntegerField(
         _l("Withdrawn bodies stay in the directory for (months)"), validators=[NumberRange(0, 120)])
+    objection_window_days = _months(_l("CAB objection window for proposed teams (days)"), 1, 60)
+    onsite_monitoring_interval_months = _months(
+        _l("Lead assessors' on-site monitoring at least every (months)"), 1, 120)
+    witness_code_cycle_years = _months(_l("Each IAF code witnessed at least every (years)"), 1, 10)
+    witness_due_soon_days = _months(_l("Witness “due soon” warning (days before)"), 1, 365)
 
 
 class AuditFilterForm(FlaskForm):

@@ -6,7 +6,7 @@ import re
 import string
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, CheckConstraint, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accreditor.core.db import Base, TimestampMixin
@@ -107,12 +107,20 @@ class TenantPolicy(TenantScoped, Base):
     employment_lookback_years: Mapped[int] = mapped_column(default=2)
     max_suspension_months: Mapped[int] = mapped_column(default=3)
     directory_retention_months: Mapped[int] = mapped_column(default=12)
+    # Assessments (rules 4, 37, 34)
+    objection_window_days: Mapped[int] = mapped_column(default=10, server_default="10")
+    onsite_monitoring_interval_months: Mapped[int] = mapped_column(default=36,
+                                                                  server_default="36")
+    witness_code_cycle_years: Mapped[int] = mapped_column(default=5, server_default="5")
+    witness_due_soon_days: Mapped[int] = mapped_column(default=90, server_default="90")
+    # Person-day estimator factors (DOMAIN.md §6); None = the built-in defaults.
+    effort_factors: Mapped[dict | None] = mapped_column(JSON)
 
 
 def policy_fields() -> list[str]:
     return [
         c.key
         for c in TenantPolicy.__table__.columns
-        if c.key not in {"id", "tenant_id"}
+        if c.key not in {"id", "tenant_id", "effort_factors"}
     ]
 

@@ -89,6 +89,10 @@ def update_policy(policy: TenantPolicy, **values) -> dict:
         "employment_lookback_years": (0, 10, _("Give 0 to 10 years.")),
         "max_suspension_months": (1, 9, _("A suspension lasts at most 9 months.")),
         "directory_retention_months": (0, 120, _("Give 0 to 120 months.")),
+        "objection_window_days": (1, 60, _("Give 1 to 60 days.")),
+        "onsite_monitoring_interval_months": (1, 120, _("Give 1 to 120 months.")),
+        "witness_code_cycle_years": (1, 10, _("Give 1 to 10 years.")),
+        "witness_due_soon_days": (1, 365, _("Give 1 to 365 days.")),
     }
     for key, (lo, hi, msg) in checks.items():
         if key in values and not (lo <= int(values[key]) <= hi):

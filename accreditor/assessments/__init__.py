@@ -1,0 +1,1 @@
+"""Assessment programme and planning: assessor register, assessments, teams, witnessing."""
