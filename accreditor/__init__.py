@@ -97,6 +97,11 @@ def _register_blueprints(app: Flask) -> None:
     import accreditor.jobs  # noqa: F401 - periodic jobs registered for `flask jobs tick`
     import accreditor.models  # noqa: F401 - every table registered before anything else
     from accreditor.applications.views import bp as applications_bp
+    from accreditor.assessments.calendar_views import bp as calendars_bp
+    from accreditor.assessments.portal_views import bp as cab_assessments_bp
+    from accreditor.assessments.programme_views import bp as programme_bp
+    from accreditor.assessments.register_views import bp as assessors_bp
+    from accreditor.assessments.views import bp as assessments_bp
     from accreditor.auth.views import bp as auth_bp
     from accreditor.cabs.views import bp as cabs_bp
     from accreditor.core.health import bp as health_bp
@@ -116,6 +121,8 @@ def _register_blueprints(app: Flask) -> None:
     # Nesting is set up once per process (several apps may be created, e.g. in tests).
     if not tenant_bp._blueprints:
         for feature_bp in (cabs_bp, scopes_bp, applications_bp, portal_bp, refdata_bp,
+                           assessors_bp, assessments_bp, cab_assessments_bp, programme_bp,
+                           calendars_bp,
                            documents_bp):
             tenant_bp.register_blueprint(feature_bp)
     app.register_blueprint(tenant_bp)
