@@ -98,10 +98,13 @@ def _register_blueprints(app: Flask) -> None:
     import accreditor.models  # noqa: F401 - every table registered before anything else
     from accreditor.applications.views import bp as applications_bp
     from accreditor.assessments.calendar_views import bp as calendars_bp
+    from accreditor.assessments.feed_views import bp as calendar_feed_bp
     from accreditor.assessments.portal_views import bp as cab_assessments_bp
+    from accreditor.assessments.print_views import bp as assessment_print_bp
     from accreditor.assessments.programme_views import bp as programme_bp
     from accreditor.assessments.register_views import bp as assessors_bp
     from accreditor.assessments.views import bp as assessments_bp
+    from accreditor.assessments.witness_views import bp as witnesses_bp
     from accreditor.auth.views import bp as auth_bp
     from accreditor.cabs.views import bp as cabs_bp
     from accreditor.core.health import bp as health_bp
@@ -117,12 +120,13 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(calendar_feed_bp)
     # Feature blueprints live under /<tenant_slug>/ (nested): tenant resolution runs first.
     # Nesting is set up once per process (several apps may be created, e.g. in tests).
     if not tenant_bp._blueprints:
         for feature_bp in (cabs_bp, scopes_bp, applications_bp, portal_bp, refdata_bp,
                            assessors_bp, assessments_bp, cab_assessments_bp, programme_bp,
-                           calendars_bp,
+                           calendars_bp, witnesses_bp, assessment_print_bp,
                            documents_bp):
             tenant_bp.register_blueprint(feature_bp)
     app.register_blueprint(tenant_bp)

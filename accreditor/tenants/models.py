@@ -21,7 +21,8 @@ RESERVED_SLUGS = frozenset(
         "bootstrap", "password", "invite", "account", "choose-tenant", "auth", "assets",
         "docs", "help", "about", "public", "portal", "settings", "www", "mail", "metrics",
         "status", "search", "new", "register", "signup", "robots-txt", "favicon-ico",
-        "security", "openapi", "jobs", "outbox", "system", "root", "platform",
+        "security", "openapi", "jobs", "outbox", "system", "root", "platform", "feeds",
+        "calendar", "ical",
     }
 )
 
