@@ -12,7 +12,7 @@ from werkzeug.datastructures import FileStorage
 from accreditor import create_app
 from accreditor.auth.models import Membership, User
 from accreditor.core.audit import AuditEvent
-from accreditor.core.db import Base, commit
+from accreditor.core.db import Base, commit, utcnow
 from accreditor.core.mail import OutboxMessage
 from accreditor.core.permissions import Role
 from accreditor.core.tenancy import (
@@ -198,7 +198,61 @@ def cab_objects(tenant, legal_name: str, marker: str) -> dict:
                            owner_type="application", owner_id=app.id, cab_id=cab.id)
         commit()
     ids["document_id"] = doc.id
+    ids.update(_assessment_objects(tenant, cab, acc, item, marker))
     return ids
+
+
+def _assessment_objects(tenant, cab, acc, item, marker: str) -> dict:
+    """An assessor (profile, authorisation, declaration) and an assessment with a sample, a
+    team, an objection and a witness record, built straight from the models."""
+    from datetime import date, timedelta
+
+    from accreditor.assessments.models import (
+        Assessment,
+        AssessmentItem,
+        AssessorAuthorisation,
+        AssessorProfile,
+        InterestDeclaration,
+        TeamAssignment,
+        TeamObjection,
+        Witness,
+    )
+    from tests.factories import create_member
+
+    assessor = create_member(tenant, f"{marker}-assessor@example.org", [Role.assessor],
+                             name=f"{marker} assessor")
+    start = date.today() + timedelta(days=30)
+    with tenant_scope(tenant):
+        db.session.add(AssessorProfile(user_id=assessor.id, organisation=f"{marker} org"))
+        authorisation = AssessorAuthorisation(
+            user_id=assessor.id, role="lead", programme_id=acc.programme_id,
+            valid_from=date(2020, 1, 1), status="approved", approved_at=utcnow(),
+            notes=f"{marker} authorisation")
+        declaration = InterestDeclaration(
+            user_id=assessor.id, kind="consultancy", cab_id=cab.id, started_on=date(2020, 1, 1),
+            description=f"{marker} declaration")
+        assessment = Assessment(
+            cab_id=cab.id, accreditation_id=acc.id, type="surveillance", mode="onsite",
+            status="team_proposed", planned_start_on=start,
+            planned_end_on=start + timedelta(days=1), agenda=f"{marker} agenda",
+            internal_notes=f"{marker} internal")
+        db.session.add_all([authorisation, declaration, assessment])
+        db.session.flush()
+        db.session.add_all([
+            AssessmentItem(cab_id=cab.id, assessment_id=assessment.id, scope_item_id=item.id),
+            TeamAssignment(cab_id=cab.id, assessment_id=assessment.id, user_id=assessor.id,
+                           role="lead"),
+        ])
+        objection = TeamObjection(cab_id=cab.id, assessment_id=assessment.id,
+                                  user_id=assessor.id, reason=f"{marker} objection")
+        witness = Witness(cab_id=cab.id, accreditation_id=acc.id, assessment_id=assessment.id,
+                          activity="calibration", cab_personnel=f"{marker} technician",
+                          extent="full", mode="onsite", witnessed_on=date(2025, 5, 1))
+        db.session.add_all([objection, witness])
+        commit()
+    return {"assessment_id": assessment.id, "authorisation_id": authorisation.id,
+            "declaration_id": declaration.id, "witness_id": witness.id,
+            "objection_id": objection.id, "user_id": assessor.id}
 
 
 def test_no_route_shows_another_tenants_objects(app, client, two_tenants, login_as):
