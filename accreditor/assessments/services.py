@@ -417,8 +417,9 @@ def record_actual_days(assessment: Assessment, days) -> None:
 
 
 def approve_plan(assessment: Assessment) -> None:
-    """team confirmed → plan approved: needs the risk consideration (rule 40), a sample, and a
-    team that still covers the sample and passes every check (rule 5)."""
+    """team confirmed → plan approved: needs the risk consideration (rule 40), a sample, a
+    team that still covers the sample and passes every check (rule 5), and no blocking
+    programme problem concerning this assessment (rules 7–11, e.g. on-site gap over 24 months)."""
     if assessment.status_enum != S.team_confirmed:
         raise Conflict(_("The plan can be approved once the team is confirmed."))
     if not assessment.risk_consideration:
@@ -427,6 +428,12 @@ def approve_plan(assessment: Assessment) -> None:
     if not sample_ids(assessment):
         raise Conflict(_("Refused (rule 5): choose the sampled scope lines first."),
                        code="sample_missing")
+    from accreditor.assessments.programme import blocking_problems  # programme imports us
+
+    problems = blocking_problems(assessment)
+    if problems:
+        raise Conflict(_("Refused: the programme breaks a rule this plan must respect. %(list)s",
+                         list=" ".join(p.message for p in problems)), code="programme_blocked")
     team_services._refuse(team_services.check_current_team(assessment))
     team_services.move(assessment, S.plan_approved)
 

@@ -712,3 +712,21 @@ def test_the_list_and_the_programme_page_run_a_fixed_number_of_statements(
     large = (measure("/alpha/programme/"), measure(url(acc2.id)))
     print(f"QUERYCOUNT programme list/show {small} {large}")
     assert small == large
+
+
+def test_approving_the_plan_of_a_visit_25_months_after_the_last_on_site_is_refused(
+        tenant_a, accredited):
+    """The blocking warning is not only shown: approve_plan refuses, naming rule 9."""
+    last_day = TODAY + timedelta(days=30)
+    plan(tenant_a, accredited.id, "surveillance", last_day)
+    late = plan(tenant_a, accredited.id, "surveillance", last_day + relativedelta(months=25))
+    with tenant_scope(tenant_a):
+        a = db.session.execute(select(Assessment).where(Assessment.id == late)).scalar_one()
+        a.status = "team_confirmed"
+        a.risk_consideration = "Low risk: stable scope"
+        services.set_sample(a, services.sampleable_ids(a))
+        commit()
+        with pytest.raises(Conflict) as refused:
+            services.approve_plan(a)
+    assert refused.value.code == "programme_blocked"
+    assert "Rule 9" in str(refused.value) and "at most 24 months" in str(refused.value)
