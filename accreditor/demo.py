@@ -73,6 +73,7 @@ def _member(tenant: Tenant, user: User, roles: list[Role]) -> None:
 
 
 def load_demo() -> None:
+    from accreditor.demo_assessments import load_assessment_demo
     from accreditor.demo_scopes import load_scope_demo
     from accreditor.refdata.services import load_platform_refdata
 
@@ -89,6 +90,7 @@ def load_demo() -> None:
         _member(tenant, freelancer, [Role.assessor])
         with tenant_scope(tenant):
             load_scope_demo(tenant)
+            load_assessment_demo(tenant)
 
 
 @click.command("demo")

@@ -1,0 +1,76 @@
+"""``flask demo``: what the README's walkthrough promises is really there, and loading twice adds
+nothing."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from accreditor.assessments import team as team_services
+from accreditor.assessments.models import (
+    Assessment,
+    AssessmentStatus,
+    AssessorAuthorisation,
+    InterestDeclaration,
+    TeamRole,
+    Witness,
+)
+from accreditor.auth.models import User
+from accreditor.core.db import commit
+from accreditor.core.tenancy import tenant_scope
+from accreditor.demo import load_demo
+from accreditor.extensions import db
+from accreditor.scopes.models import Accreditation
+from accreditor.tenants.models import Tenant
+
+
+def _counts() -> tuple[int, ...]:
+    return tuple(db.session.execute(select(func.count()).select_from(m)).scalar_one()
+                 for m in (Assessment.__table__, Witness.__table__,
+                           AssessorAuthorisation.__table__, InterestDeclaration.__table__))
+
+
+def test_demo_has_programmes_witnesses_and_a_conflicting_declaration_per_tenant(app):
+    load_demo()
+    commit()
+    today = date.today()
+    tenants = db.session.execute(select(Tenant).order_by(Tenant.slug)).scalars().all()
+    assert [t.slug for t in tenants] == ["gac", "nab"]
+    for tenant in tenants:
+        with tenant_scope(tenant):
+            accs = db.session.execute(
+                select(Accreditation).options(selectinload(Accreditation.cab))).scalars().all()
+            live = [a for a in accs if a.is_live]
+            assert len(live) >= 6
+            rows = db.session.execute(select(Assessment)).scalars().all()
+            for acc in live:
+                mine = [a for a in rows if a.accreditation_id == acc.id]
+                assert any(a.planned_start_on > today for a in mine), acc.cab.legal_name
+                if acc.cycle_start_on is not None:  # applicants have no past yet
+                    assert any(a.status == AssessmentStatus.closed and a.planned_end_on < today
+                               for a in mine), acc.cab.legal_name
+            # The calibration lab's next visit has its team proposed to the CAB.
+            assert any(a.status == AssessmentStatus.team_proposed for a in rows)
+            # Victor's consultancy for Assured ended 14 months ago: refused (rule 3).
+            victor = db.session.execute(
+                select(User).where(User.email == f"victor@{tenant.slug}.example.org")
+            ).scalar_one()
+            assured = next(a for a in live if a.cab.legal_name.startswith("Assured"))
+            nxt = next(a for a in sorted(rows, key=lambda a: a.planned_start_on)
+                       if a.accreditation_id == assured.id and a.planned_start_on > today
+                       and a.type == "surveillance")
+            result = team_services.check_team(nxt, [(victor.id, TeamRole.assessor)])
+            assert any(p.rule == "3" and p.user_id == victor.id for p in result.problems)
+            # Meridian: ISO 9001 code 28 last witnessed over five years ago.
+            meridian = next(a for a in live if a.cab.legal_name.startswith("Meridian"))
+            last_28 = db.session.execute(
+                select(func.max(Witness.witnessed_on)).where(
+                    Witness.accreditation_id == meridian.id, Witness.iaf_code == "28",
+                    Witness.standard == "ISO 9001:2015")).scalar_one()
+            assert (today - last_28).days > 5 * 365
+    before = _counts()
+    load_demo()
+    commit()
+    assert _counts() == before
