@@ -613,6 +613,9 @@ def raise_objection(assessment: Assessment, user_id: int, reason: str, *,
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed(_("Give the reason for the objection."), field="reason")
+    if assessment.status_enum not in OBJECTABLE:
+        raise Conflict(_("Objections can no longer be raised for this assessment."),
+                       code="not_objectable")
     if not window_open(assessment, today):
         raise Conflict(_("The objection window has closed; contact the accreditation body."),
                        code="window_closed")

@@ -292,6 +292,18 @@ def test_an_objection_after_the_window_is_refused(tenant_a, setup):
         assert objection.status == "open"
 
 
+def test_no_objection_to_a_cancelled_assessment_even_inside_the_window(tenant_a, setup):
+    a = proposed(tenant_a, setup)
+    with tenant_scope(tenant_a):
+        a = db.session.execute(select(Assessment).where(Assessment.id == a.id)).scalar_one()
+        services.cancel_assessment(a, "CAB asked to postpone")
+        commit()
+        assert team.window_open(a)
+        with pytest.raises(Conflict) as refused:
+            team.raise_objection(a, setup["lead"].id, "Worked for our competitor")
+    assert refused.value.code == "not_objectable"
+
+
 def test_an_upheld_objection_removes_the_member_and_returns_the_assessment_to_draft(
         tenant_a, setup):
     second = assessor(tenant_a, "second@alpha.example.org")
