@@ -314,5 +314,7 @@ def _witnesses(meridian: Accreditation, today: date) -> None:
                 "initial")
         witness(assured, g + rel(months=11), "ISO 14001:2015", "35", "Citywide Facilities",
                 "surveillance")
+        witness(assured, g + rel(months=11, days=9), "ISO 14001:2015", "28",
+                "Northern Builders Ltd", "surveillance")
         witness(assured, g + rel(months=12), "ISO 45001:2018", "28", "Northern Builders Ltd",
                 "surveillance", extent="partial", mode="remote")

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from accreditor.assessments import team as team_services
+from accreditor.assessments import witness
 from accreditor.assessments.models import (
     Assessment,
     AssessmentStatus,
@@ -70,6 +71,10 @@ def test_demo_has_programmes_witnesses_and_a_conflicting_declaration_per_tenant(
                     Witness.accreditation_id == meridian.id, Witness.iaf_code == "28",
                     Witness.standard == "ISO 9001:2015")).scalar_one()
             assert (today - last_28).days > 5 * 365
+            # ... which the MD 17 matrix flags as the one overdue critical code.
+            assert [(r.standard, r.code, r.status) for r in witness.overdue_critical(meridian)] \
+                == [("ISO 9001:2015", "28", "overdue")]
+            assert witness.overdue_critical(assured) == []
     before = _counts()
     load_demo()
     commit()
