@@ -19,7 +19,6 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -35,6 +34,7 @@ from wtforms import SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 
+from accreditor.assessments import printing
 from accreditor.assessments import team as team_services
 from accreditor.assessments.forms import (
     MODE_LABELS,
@@ -67,7 +67,6 @@ bp = Blueprint("cab_assessments", __name__, url_prefix="/portal/assessments")
 
 S = AssessmentStatus
 PAGE_SIZE = 50
-PRINT_ENDPOINT = "tenant.assessment_print.portal_plan"
 
 
 class PortalObjectionForm(FlaskForm):
@@ -181,13 +180,13 @@ def _render(a: Assessment, *, form: PortalObjectionForm | None = None, status: i
         select(CabLocation).where(CabLocation.cab_id == a.cab_id)).scalars()}
     may_object = _may_object(a) and bool(team)
     form = form or _objection_form(team)
-    print_url = (url_for(PRINT_ENDPOINT, assessment_id=a.id)
-                 if PRINT_ENDPOINT in current_app.view_functions else None)
     return render_template(
         "portal/assessments/show.html", a=a, team=team, locations=locations,
         lines=_sampled_lines(a), objections=_objections(a),
         window_open=team_services.window_open(a), may_object=may_object, form=form,
-        remote=a.mode != AssessmentMode.onsite.value, print_url=print_url), status
+        remote=a.mode != AssessmentMode.onsite.value,
+        plan_printable=a.status_enum in printing.PLAN_SHARED,
+        report_printable=a.status_enum in printing.REPORT_ISSUED), status
 
 
 @bp.get("/<int:assessment_id>")

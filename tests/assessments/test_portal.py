@@ -19,7 +19,7 @@ from accreditor.assessments.models import (
     TeamObjection,
 )
 from accreditor.core.audit import AuditEvent
-from accreditor.core.db import commit
+from accreditor.core.db import commit, utcnow
 from accreditor.core.permissions import Role
 from accreditor.core.tenancy import tenant_scope
 from accreditor.extensions import db
@@ -393,15 +393,26 @@ def test_the_cab_sees_how_its_objection_was_resolved_and_gets_a_working_link(
     assert "Mia Manager" not in page, "who decided inside the AB is not shown"
 
 
-def test_the_print_link_appears_only_when_the_print_view_exists(app, client, login_as, world):
+def test_print_links_follow_what_the_cab_may_open(app, client, login_as, tenant_a, world):
+    """The plan is printable once shared; the report link appears only once it is issued."""
     login_as(world["cab_user"])
-    page = text(client.get(url(world["assessment"].id)))
-    if "tenant.assessment_print.portal_plan" in app.view_functions:
-        with app.test_request_context():
-            from flask import url_for
+    a_id = world["assessment"].id
+    page = text(client.get(url(a_id)))
+    with app.test_request_context():
+        from flask import url_for
 
-            href = url_for("tenant.assessment_print.portal_plan", tenant_slug="alpha",
-                           assessment_id=world["assessment"].id)
-        assert f'href="{href}" data-testid="print-plan"' in page
-    else:
-        assert 'data-testid="print-plan"' not in page
+        plan = url_for("tenant.assessment_print.portal_plan", tenant_slug="alpha",
+                       assessment_id=a_id)
+        report = url_for("tenant.assessment_print.portal_report", tenant_slug="alpha",
+                         assessment_id=a_id)
+    assert f'href="{plan}" data-testid="print-plan"' in page
+    assert 'data-testid="print-report"' not in page
+    assert client.get(report).status_code == 404
+    with tenant_scope(tenant_a):
+        a = load(tenant_a, Assessment, a_id)
+        a.status, a.report_issued_at = "report_issued", utcnow()
+        a.report_summary = "Competence demonstrated for the sampled lines."
+        commit()
+    page = text(client.get(url(a_id)))
+    assert f'href="{report}" data-testid="print-report"' in page
+    assert client.get(report).status_code == 200
