@@ -9,6 +9,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from accreditor.applications.models import ApplicationStatus, ApplicationType
+from accreditor.documents.filetypes import KINDS
 
 TYPE_LABELS = {
     ApplicationType.initial: _l("Initial accreditation"),
@@ -45,10 +46,11 @@ MESSAGE_MAX = 5000
 
 
 def label_context() -> dict:
-    """What application templates need to name types and statuses."""
+    """What application templates need to name types, statuses and document types."""
     return {"type_labels": {k.value: v for k, v in TYPE_LABELS.items()},
             "status_labels": {k.value: v for k, v in STATUS_LABELS.items()},
-            "status_badges": {k.value: v for k, v in STATUS_BADGES.items()}}
+            "status_badges": {k.value: v for k, v in STATUS_BADGES.items()},
+            "document_type_labels": {k.media_type: k.label for k in KINDS.values()}}
 
 
 class ApplicationFilterForm(FlaskForm):

@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager, selectinload
 
+from accreditor.applications import documents as app_documents
 from accreditor.applications import services
 from accreditor.applications.forms import (
     AcceptForm,
@@ -104,6 +105,7 @@ def _render(app: Application, *, status: int = 200, **forms):
         "applications/show.html", app=app, can_act=can_act, cab_url=cab_url(app.cab_id),
         events=services.history(app), question=services.info_question(app),
         requested=services.requested_items(app), targets=services.target_items(app),
+        documents=app_documents.attached(app),
         info_form=forms.get("info_form") or RequestInfoForm(formdata=None),
         accept_form=forms.get("accept_form") or AcceptForm(formdata=None),
         refuse_form=forms.get("refuse_form") or RefuseForm(formdata=None),

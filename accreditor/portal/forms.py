@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
@@ -54,3 +55,12 @@ class AnswerForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button that only carries the CSRF token (withdraw, remove a line)."""
+
+
+class DocumentForm(FlaskForm):
+    """Attach a file to an application. The size limit and the accepted types are checked on
+    the content by the document store (``documents.services.store_upload``); the view puts
+    both, from the configuration, in the field's description."""
+
+    file = FileField(_l("Document"),
+                     validators=[FileRequired(message=_l("Choose a file to upload."))])

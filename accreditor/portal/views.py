@@ -10,11 +10,22 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from accreditor.applications import documents as app_documents
 from accreditor.applications import services
 from accreditor.applications.forms import label_context
 from accreditor.applications.models import Application, ApplicationType
@@ -22,11 +33,15 @@ from accreditor.cabs.models import Cab
 from accreditor.core.db import commit
 from accreditor.core.errors import DomainError, ValidationFailed
 from accreditor.core.permissions import Role, require_role
+from accreditor.core.storage import FileTooLarge, format_size
 from accreditor.core.tenancy import get_scoped_or_404
+from accreditor.documents.filetypes import UnsupportedFileType, allowed_labels
+from accreditor.documents.models import Document
 from accreditor.extensions import db
 from accreditor.portal.forms import (
     ActionForm,
     AnswerForm,
+    DocumentForm,
     EditApplicationForm,
     NewApplicationForm,
     SubmitForm,
@@ -229,6 +244,17 @@ def _split_codes(text: str | None) -> list[str]:
     return [c.strip() for c in (text or "").split(",") if c.strip()]
 
 
+def _document_form(*, posted: bool = False) -> DocumentForm:
+    """The upload form (bound to the request's form and files when ``posted``), its field
+    describing the accepted types and the size limit from the configuration."""
+    form = DocumentForm() if posted else DocumentForm(formdata=None)
+    config = current_app.config
+    form.file.description = _("Accepted: %(types)s. At most %(limit)s per file.",
+                              types=allowed_labels(config["UPLOAD_ALLOWED_TYPES"]),
+                              limit=format_size(config["UPLOAD_MAX_BYTES"]))
+    return form
+
+
 def _render(app: Application, *, status: int = 200, **forms):
     """The application page; ``forms`` override the blank ones (to show errors)."""
     cab = _cab()
@@ -241,12 +267,14 @@ def _render(app: Application, *, status: int = 200, **forms):
         "line_form": line,
         "submit_form": forms.get("submit_form") or SubmitForm(formdata=None),
         "answer_form": forms.get("answer_form") or AnswerForm(formdata=None),
+        "document_form": forms.get("document_form") or (_document_form() if editable else None),
         "action_form": ActionForm(formdata=None),
     }
     return render_template(
         "portal/application.html", app=app, cab=cab, editable=editable,
         events=services.history(app), question=services.info_question(app),
         requested=services.requested_items(app), targets=services.target_items(app),
+        documents=app_documents.attached(app), can_remove_documents=app.can_be_discarded,
         locations=_split_codes(app.location_codes), **ctx), status
 
 
@@ -256,9 +284,9 @@ def application(application_id: int):
     return _render(_load(application_id))
 
 
-def _after_error(application_id: int, **forms):
+def _after_error(application_id: int, *, status: int = 400, **forms):
     db.session.rollback()
-    return _render(_load(application_id), status=400, **forms)
+    return _render(_load(application_id), status=status, **forms)
 
 
 @bp.post("/applications/<int:application_id>/edit")
@@ -318,6 +346,40 @@ def remove_line(application_id: int, item_id: int):
     commit()
     flash(_("Scope line removed."), "success")
     return redirect(url_for(".application", application_id=application_id) + "#requested-lines")
+
+
+@bp.post("/applications/<int:application_id>/documents")
+@cab_user_only
+def upload_document(application_id: int):
+    app = _load(application_id)
+    app_documents.ensure_can_attach(app)  # 409 page once the application is with the AB
+    form = _document_form(posted=True)
+    if not form.validate_on_submit():
+        return _after_error(application_id, document_form=form)
+    try:
+        doc = app_documents.attach_document(app, form.file.data)  # Conflict (409) once sent
+    except (FileTooLarge, UnsupportedFileType) as exc:  # nothing was stored
+        form.file.errors = [*form.file.errors, exc.message]
+        return _after_error(application_id, status=exc.status, document_form=form)
+    name = doc.original_name
+    commit()
+    flash(_("%(name)s attached to the application.", name=name), "success")
+    return redirect(url_for(".application", application_id=application_id) + "#documents")
+
+
+@bp.post("/applications/<int:application_id>/documents/<int:document_id>/remove")
+@cab_user_only
+def remove_document(application_id: int, document_id: int):
+    app = _load(application_id)
+    doc = get_scoped_or_404(Document, document_id, owner_type=app_documents.OWNER_TYPE,
+                            owner_id=app.id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    name = doc.original_name
+    app_documents.remove_document(app, doc)  # Conflict (409) once submitted
+    commit()
+    flash(_("%(name)s removed from the application.", name=name), "success")
+    return redirect(url_for(".application", application_id=application_id) + "#documents")
 
 
 @bp.post("/applications/<int:application_id>/submit")

@@ -1,7 +1,9 @@
 """Documents: storage in a temporary directory, CABs, an upload helper and a test-only upload route.
 
-There is no upload page yet (the application pages bring it), so ``upload_app`` is a second app
-on the same database with one extra route that hands ``request.files["file"]`` to the service.
+``upload_app`` is a second app on the same database with one extra route that hands
+``request.files["file"]`` to the service, so the store is tested apart from any page (the
+application pages' uploads are tested in ``tests/applications/test_documents.py``). Documents
+here belong to an owner type no capability registers (``OWNER``), so the default rule applies.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from accreditor.core.db import commit
 from accreditor.core.tenancy import tenant_scope
 from accreditor.extensions import db
 from tests.conftest import FreshContextClient
+
+OWNER = "test_owner"  # registered by no capability: the default access rule applies
 
 
 @pytest.fixture(autouse=True)
@@ -68,7 +72,7 @@ def upload():
     from accreditor.documents.services import store_upload
 
     def _upload(tenant, data: bytes, filename: str = "file.pdf", cab=None, *,
-                owner_type: str = "application", owner_id: int = 1, **kw):
+                owner_type: str = OWNER, owner_id: int = 1, **kw):
         with tenant_scope(tenant):
             doc = store_upload(FileStorage(io.BytesIO(data), filename=filename),
                                owner_type=owner_type, owner_id=owner_id,
@@ -113,7 +117,7 @@ def upload_app(app, storage_dir):
 
     @bp.post("/<int:cab_id>")
     def upload_view(cab_id: int):
-        doc = store_upload(request.files["file"], owner_type="application", owner_id=1,
+        doc = store_upload(request.files["file"], owner_type=OWNER, owner_id=1,
                            cab_id=cab_id)
         commit()
         return {"id": doc.id, "name": doc.original_name}, 201

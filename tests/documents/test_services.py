@@ -17,7 +17,7 @@ from accreditor.documents import services
 from accreditor.documents.filetypes import UnsupportedFileType
 from accreditor.documents.models import Document
 from accreditor.extensions import db
-from tests.documents.conftest import all_files, blobs
+from tests.documents.conftest import OWNER, all_files, blobs
 from tests.documents.helpers import EXE, PDF, office_file
 
 
@@ -27,7 +27,7 @@ def test_an_upload_records_a_document_and_an_audit_event(tenant_a, cab_a, upload
         doc = db.session.execute(select(Document)).scalar_one()
         assert (doc.original_name, doc.media_type, doc.size, doc.owner_type, doc.owner_id,
                 doc.confidentiality, doc.cab_id, doc.uploaded_by_id) == (
-            "Scope schedule.pdf", "application/pdf", len(PDF), "application", 7, "cab",
+            "Scope schedule.pdf", "application/pdf", len(PDF), OWNER, 7, "cab",
             cab_a.id, None)
         event = db.session.execute(select(AuditEvent)
                                    .where(AuditEvent.action == "document.uploaded")).scalar_one()
@@ -88,8 +88,8 @@ def test_superseding_is_a_soft_delete_and_is_audited(tenant_a, cab_a, upload, au
         services.supersede_document(old_doc, superseded_by=new_doc)
         commit()
         assert not old_doc.is_current and old_doc.superseded_by_id == new_doc.id
-        assert [d.id for d in services.documents_for("application", 1)] == [new.id]
-        assert {d.id for d in services.documents_for("application", 1,
+        assert [d.id for d in services.documents_for(OWNER, 1)] == [new.id]
+        assert {d.id for d in services.documents_for(OWNER, 1,
                                                      include_superseded=True)} == {old.id, new.id}
         with pytest.raises(Conflict):
             services.supersede_document(old_doc)
@@ -112,7 +112,7 @@ def member(*roles, cab_id=None, active=True):
     )
 
 
-def doc_of(cab_id=1, confidentiality="cab", superseded=False, owner_type="application"):
+def doc_of(cab_id=1, confidentiality="cab", superseded=False, owner_type=OWNER):
     """A stand-in with a Document's fields (parameters are built at collection time)."""
     from accreditor.core.db import utcnow
 
@@ -144,4 +144,4 @@ def test_an_owner_type_can_register_its_own_rule(monkeypatch):
     services.register_owner("finding", lambda doc, m: m is not None and m.has_any_role(Role.assessor))
     assert services.can_view(doc_of(owner_type="finding"), member(Role.assessor))
     assert not services.can_view(doc_of(owner_type="finding"), member(Role.admin))
-    assert services.can_view(doc_of(owner_type="application"), member(Role.admin))
+    assert services.can_view(doc_of(owner_type=OWNER), member(Role.admin))
