@@ -191,7 +191,7 @@ def _filter_conditions(form: CabFilterForm) -> list:
                          trading.icontains(q, autoescape=True),
                          trading.icontains(escaped, autoescape=True)))
     if form.programme.data or form.status.data:
-        held = select(Accreditation.cab_id)
+        held = select(Accreditation.cab_id).where(scope_services.accreditation_visible_to_staff())
         if form.programme.data:
             held = held.join(Programme, Programme.id == Accreditation.programme_id).where(
                 Programme.code == form.programme.data)
@@ -243,7 +243,8 @@ def index():
         for acc in db.session.execute(
             select(Accreditation).join(Accreditation.programme)
             .options(contains_eager(Accreditation.programme))
-            .where(Accreditation.cab_id.in_([c.id for c in cabs]))
+            .where(Accreditation.cab_id.in_([c.id for c in cabs]),
+                   scope_services.accreditation_visible_to_staff())
             .order_by(Programme.sort_order, Programme.code, Accreditation.id)
         ).scalars():
             accreditations[acc.cab_id].append(acc)
@@ -433,16 +434,18 @@ def _open_form() -> OpenAccreditationForm:
 
 
 def _render_accreditations(cab: Cab, form: OpenAccreditationForm):
+    # A CAB's draft application (its lines, and the accreditation an initial draft opened) is
+    # the CAB's own until submitted: left out here (scopes.services.*_visible_to_staff).
     accs = db.session.execute(
         select(Accreditation).join(Accreditation.programme)
         .options(contains_eager(Accreditation.programme), joinedload(Accreditation.edition))
-        .where(Accreditation.cab_id == cab.id)
+        .where(Accreditation.cab_id == cab.id, scope_services.accreditation_visible_to_staff())
         .order_by(Programme.sort_order, Programme.code, Accreditation.id)
     ).scalars().all()
     counts: dict[int, dict[str, int]] = defaultdict(dict)
     for acc_id, status, n in db.session.execute(
         select(ScopeItem.accreditation_id, ScopeItem.status, func.count(ScopeItem.id))
-        .where(ScopeItem.cab_id == cab.id)
+        .where(ScopeItem.cab_id == cab.id, scope_services.line_visible_to_staff())
         .group_by(ScopeItem.accreditation_id, ScopeItem.status)
     ):
         counts[acc_id][status] = n

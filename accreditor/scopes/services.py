@@ -13,7 +13,7 @@ from datetime import date
 
 from dateutil.relativedelta import relativedelta
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, or_, select
 
 from accreditor.core import audit
 from accreditor.core.errors import Conflict, NotFound, ValidationFailed
@@ -85,6 +85,42 @@ def term_namer(ctx: schemas.Context):
 
 def scope_type_of(accreditation: Accreditation) -> ScopeType:
     return ScopeType(accreditation.programme.scope_type)
+
+
+# -- what staff see of a CAB's drafts -----------------------------------------------------------
+# A draft application is the CAB's own until it is submitted (applications/models.py): its
+# requested lines, and the applicant accreditation an initial draft opened, stay off the staff
+# pages. Both conditions are SQL, so the pages fold them into the queries they already run.
+
+
+def _draft_application_ids():
+    from accreditor.applications.models import Application, ApplicationStatus
+
+    return select(Application.id).where(Application.status == ApplicationStatus.draft.value)
+
+
+def line_visible_to_staff():
+    """Condition on ScopeItem: not a requested line of a draft application."""
+    return or_(ScopeItem.application_id.is_(None),
+               ScopeItem.application_id.not_in(_draft_application_ids()))
+
+
+def accreditation_visible_to_staff():
+    """Condition on Accreditation: false only for an applicant accreditation that an initial
+    draft application opened and that has nothing else yet (no submitted application, no line
+    outside a draft)."""
+    from accreditor.applications.models import Application, ApplicationStatus, ApplicationType
+
+    draft = ApplicationStatus.draft.value
+    opened_by_draft = exists().where(Application.accreditation_id == Accreditation.id,
+                                     Application.type == ApplicationType.initial.value,
+                                     Application.status == draft)
+    sent = exists().where(Application.accreditation_id == Accreditation.id,
+                          Application.status != draft)
+    own_lines = exists().where(ScopeItem.accreditation_id == Accreditation.id,
+                               line_visible_to_staff())
+    return or_(Accreditation.status != AccreditationStatus.applicant.value, ~opened_by_draft,
+               sent, own_lines)
 
 
 # -- accreditation numbers (rule 28) ------------------------------------------------------------
@@ -414,14 +450,16 @@ def import_scope_csv(acc: Accreditation, text: str) -> ImportResult:
 
 
 def export_scope_csv(acc: Accreditation) -> str:
-    """The scope as CSV (one row per line, in schedule order, with its status); the same columns
-    the import reads, so an export can be imported again."""
+    """The scope as CSV (one row per line, in schedule order, with its status; not the lines of
+    a CAB's draft application); the same columns the import reads, so an export can be imported
+    again."""
     names = [s.name for s in csv_columns(acc)]
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow([*names, "status"])
     rows = db.session.execute(
-        select(ScopeItem.fields, ScopeItem.status).where(ScopeItem.accreditation_id == acc.id)
+        select(ScopeItem.fields, ScopeItem.status).where(ScopeItem.accreditation_id == acc.id,
+                                                         line_visible_to_staff())
         .order_by(ScopeItem.position, ScopeItem.id)
     )
     for fields_, status in rows:

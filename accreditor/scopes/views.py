@@ -14,6 +14,7 @@ from datetime import date
 from flask import (
     Blueprint,
     Response,
+    abort,
     flash,
     g,
     redirect,
@@ -32,7 +33,6 @@ from accreditor.cabs.models import CabLocation
 from accreditor.core.db import commit
 from accreditor.core.errors import DomainError
 from accreditor.core.permissions import Role, has_role, require_role
-from accreditor.core.tenancy import get_scoped_or_404
 from accreditor.extensions import db
 from accreditor.refdata import services as refdata
 from accreditor.refdata.models import TermKind
@@ -126,16 +126,28 @@ def _item_status_badge(status: str) -> str:
 
 def _load(accreditation_id: int) -> Accreditation:
     """The accreditation with its CAB, programme and edition (one statement); 404 for another
-    tenant's."""
-    return get_scoped_or_404(
-        Accreditation, accreditation_id, joinedload(Accreditation.cab),
-        joinedload(Accreditation.programme), joinedload(Accreditation.edition),
-    )
+    tenant's, and for one that only a CAB's draft application has opened (still the CAB's)."""
+    acc = db.session.execute(
+        select(Accreditation)
+        .where(Accreditation.id == accreditation_id, services.accreditation_visible_to_staff())
+        .options(joinedload(Accreditation.cab), joinedload(Accreditation.programme),
+                 joinedload(Accreditation.edition))
+    ).scalar_one_or_none()
+    if acc is None:
+        abort(404)
+    return acc
 
 
 def _load_item(acc: Accreditation, item_id: int) -> ScopeItem:
-    """A line of this accreditation; a line of any other accreditation is a 404."""
-    return get_scoped_or_404(ScopeItem, item_id, accreditation_id=acc.id)
+    """A line of this accreditation; a line of any other accreditation, or a requested line of
+    a CAB's draft application, is a 404."""
+    item = db.session.execute(
+        select(ScopeItem).where(ScopeItem.id == item_id, ScopeItem.accreditation_id == acc.id,
+                                services.line_visible_to_staff())
+    ).scalar_one_or_none()
+    if item is None:
+        abort(404)
+    return item
 
 
 def _cab_url(cab_id: int) -> str:
@@ -199,7 +211,8 @@ def _rows(items: list[ScopeItem], columns: list[Column], terms: Terms) -> list[d
 
 def _status_counts(acc: Accreditation) -> dict[str, int]:
     return dict(db.session.execute(
-        select(ScopeItem.status, func.count()).where(ScopeItem.accreditation_id == acc.id)
+        select(ScopeItem.status, func.count())
+        .where(ScopeItem.accreditation_id == acc.id, services.line_visible_to_staff())
         .group_by(ScopeItem.status)
     ).all())
 
@@ -209,7 +222,7 @@ def _history_stmt(acc: Accreditation):
         select(ScopeEvent, ScopeItem.position, ScopeItem.summary, User.name)
         .join(ScopeItem, ScopeItem.id == ScopeEvent.scope_item_id)
         .outerjoin(User, User.id == ScopeEvent.actor_id)
-        .where(ScopeEvent.accreditation_id == acc.id)
+        .where(ScopeEvent.accreditation_id == acc.id, services.line_visible_to_staff())
         .order_by(ScopeEvent.effective_on.desc(), ScopeEvent.id.desc())
     )
 
@@ -246,7 +259,8 @@ def show(accreditation_id: int):
     total = counts.get(status, 0) if status else sum(counts.values())
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(_page_arg(), pages)
-    stmt = select(ScopeItem).where(ScopeItem.accreditation_id == acc.id)
+    stmt = select(ScopeItem).where(ScopeItem.accreditation_id == acc.id,
+                                   services.line_visible_to_staff())
     if status:
         stmt = stmt.where(ScopeItem.status == status)
     items = db.session.execute(
