@@ -425,7 +425,7 @@ def _scope_lines(acc: Accreditation) -> list:
     """(id, position, summary, fields) of the lines that can be sampled, in scope order."""
     return db.session.execute(
         select(ScopeItem.id, ScopeItem.position, ScopeItem.summary, ScopeItem.fields)
-        .where(ScopeItem.accreditation_id == acc.id, ScopeItem.status.in_(services.SAMPLEABLE))
+        .where(ScopeItem.accreditation_id == acc.id, services.sampleable())
         .order_by(ScopeItem.position, ScopeItem.id)).all()
 
 

@@ -45,6 +45,7 @@ from accreditor.core.permissions import STAFF_ROLES, Role, has_role, require_rol
 from accreditor.core.tenancy import get_scoped_or_404
 from accreditor.extensions import db
 from accreditor.refdata.models import Programme
+from accreditor.scopes import services as scope_services
 from accreditor.scopes.models import LIVE_STATUSES, Accreditation, AccreditationStatus
 from accreditor.tenants.models import TenantPolicy
 
@@ -109,8 +110,15 @@ def _policy() -> TenantPolicy:
 
 
 def _load(accreditation_id: int) -> Accreditation:
-    return get_scoped_or_404(Accreditation, accreditation_id, joinedload(Accreditation.cab),
-                             joinedload(Accreditation.programme))
+    """404 for another tenant's accreditation and for one only a CAB's draft has opened."""
+    acc = db.session.execute(
+        select(Accreditation)
+        .where(Accreditation.id == accreditation_id, scope_services.accreditation_visible_to_staff())
+        .options(joinedload(Accreditation.cab), joinedload(Accreditation.programme))
+    ).scalar_one_or_none()
+    if acc is None:
+        abort(404)
+    return acc
 
 
 def _last_onsite(assessments) -> Assessment | None:
@@ -133,7 +141,7 @@ def index():
     show_all = request.args.get("show") == "all"
     only_problems = request.args.get("problems") == "1"
     q = (request.args.get("q") or "").strip()
-    conds = []
+    conds = [scope_services.accreditation_visible_to_staff()]
     if not show_all:
         conds.append(Accreditation.status.in_([s.value for s in LIVE_STATUSES]))
     if q:

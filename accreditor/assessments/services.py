@@ -38,6 +38,7 @@ from accreditor.core.db import utcnow
 from accreditor.core.errors import Conflict, PermissionDenied, ValidationFailed
 from accreditor.core.permissions import Role, acting_user, has_role
 from accreditor.extensions import db
+from accreditor.scopes import services as scope_services
 from accreditor.scopes.models import Accreditation, ItemStatus, ScopeItem
 
 # Re-exported so callers need one module for the whole lifecycle.
@@ -47,6 +48,12 @@ from accreditor.assessments.team import (  # noqa: E402,F401  isort: skip
 
 S = AssessmentStatus
 SAMPLEABLE = (ItemStatus.accredited.value, ItemStatus.applied.value)
+
+
+def sampleable():
+    """Condition on ScopeItem: the lines an assessment may sample — accredited or requested,
+    never a line of an application the CAB has not submitted yet."""
+    return and_(ScopeItem.status.in_(SAMPLEABLE), scope_services.line_visible_to_staff())
 # Until the plan is approved the plan itself (dates, sample, mode) may change.
 PLAN_EDITABLE = frozenset({S.draft, S.team_proposed, S.team_confirmed})
 
@@ -285,7 +292,7 @@ def set_sample(assessment: Assessment, item_ids, *, only_ids=None,
         wanted = chosen
     allowed = set(db.session.execute(
         select(ScopeItem.id).where(ScopeItem.accreditation_id == assessment.accreditation_id,
-                                   ScopeItem.status.in_(SAMPLEABLE))).scalars())
+                                   sampleable())).scalars())
     bad = sorted(chosen - allowed)
     if bad:
         raise ValidationFailed(_("Only accredited or requested lines of this accreditation can be "
@@ -317,7 +324,7 @@ def sample_all(assessment: Assessment) -> dict:
 def sampleable_ids(assessment: Assessment) -> list[int]:
     return list(db.session.execute(
         select(ScopeItem.id).where(ScopeItem.accreditation_id == assessment.accreditation_id,
-                                   ScopeItem.status.in_(SAMPLEABLE))
+                                   sampleable())
         .order_by(ScopeItem.position, ScopeItem.id)).scalars())
 
 
@@ -326,7 +333,7 @@ def sampleable_lines(assessment: Assessment, *, limit: int, offset: int = 0) -> 
     return db.session.execute(
         select(ScopeItem.id, ScopeItem.position, ScopeItem.status, ScopeItem.summary)
         .where(ScopeItem.accreditation_id == assessment.accreditation_id,
-               ScopeItem.status.in_(SAMPLEABLE))
+               sampleable())
         .order_by(ScopeItem.position, ScopeItem.id).limit(limit).offset(offset)).all()
 
 
@@ -334,7 +341,7 @@ def sampleable_count(assessment: Assessment) -> int:
     return db.session.execute(
         select(func.count(ScopeItem.id))
         .where(ScopeItem.accreditation_id == assessment.accreditation_id,
-               ScopeItem.status.in_(SAMPLEABLE))).scalar_one()
+               sampleable())).scalar_one()
 
 
 def all_accredited_ids(assessment: Assessment) -> list[int]:

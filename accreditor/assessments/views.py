@@ -73,6 +73,7 @@ from accreditor.core.tenancy import get_scoped_or_404
 from accreditor.extensions import db
 from accreditor.refdata import services as refdata
 from accreditor.refdata.models import Programme
+from accreditor.scopes import services as scope_services
 from accreditor.scopes.models import LIVE_STATUSES, Accreditation
 from accreditor.tenants.models import TenantPolicy
 
@@ -216,7 +217,8 @@ def _choose_accreditation():
     stmt = (select(Accreditation, Cab.legal_name, Programme.code, Programme.name)
             .join(Cab, Cab.id == Accreditation.cab_id)
             .join(Programme, Programme.id == Accreditation.programme_id)
-            .where(Accreditation.status.in_([s.value for s in LIVE_STATUSES])))
+            .where(Accreditation.status.in_([s.value for s in LIVE_STATUSES]),
+                   scope_services.accreditation_visible_to_staff()))
     if q:
         stmt = stmt.where(or_(Cab.legal_name.icontains(q, autoescape=True),
                               cast(Accreditation.number, String).icontains(q, autoescape=True)))
@@ -227,8 +229,15 @@ def _choose_accreditation():
 
 
 def _load_accreditation(accreditation_id: int) -> Accreditation:
-    return get_scoped_or_404(Accreditation, accreditation_id, joinedload(Accreditation.cab),
-                             joinedload(Accreditation.programme))
+    """404 for another tenant's accreditation and for one only a CAB's draft has opened."""
+    acc = db.session.execute(
+        select(Accreditation)
+        .where(Accreditation.id == accreditation_id, scope_services.accreditation_visible_to_staff())
+        .options(joinedload(Accreditation.cab), joinedload(Accreditation.programme))
+    ).scalar_one_or_none()
+    if acc is None:
+        abort(404)
+    return acc
 
 
 @bp.route("/new", methods=["GET", "POST"])

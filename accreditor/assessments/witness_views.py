@@ -54,6 +54,7 @@ from accreditor.core.permissions import STAFF_ROLES, Role, has_role, require_rol
 from accreditor.core.tenancy import get_scoped_or_404
 from accreditor.extensions import db
 from accreditor.refdata.models import Programme, ScopeType
+from accreditor.scopes import services as scope_services
 from accreditor.scopes.models import LIVE_STATUSES, Accreditation
 
 bp = Blueprint("witnesses", __name__, url_prefix="/witnesses")
@@ -185,7 +186,8 @@ def _choose_accreditation():
     stmt = (select(Accreditation, Cab.legal_name, Programme.code, Programme.name)
             .join(Cab, Cab.id == Accreditation.cab_id)
             .join(Programme, Programme.id == Accreditation.programme_id)
-            .where(Accreditation.status.in_([s.value for s in LIVE_STATUSES])))
+            .where(Accreditation.status.in_([s.value for s in LIVE_STATUSES]),
+                   scope_services.accreditation_visible_to_staff()))
     if q:
         stmt = stmt.where(or_(Cab.legal_name.icontains(q, autoescape=True),
                               cast(Accreditation.number, String).icontains(q, autoescape=True)))

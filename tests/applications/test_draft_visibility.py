@@ -151,3 +151,37 @@ def test_the_cab_still_sees_its_own_draft_line(client, tenant_a, lab_user, initi
     assert "Draft gauges" in words(client.get(f"/alpha/portal/applications/{initial_draft}"))
     assert "Draft gauges" in words(
         client.get(f"/alpha/portal/accreditations/{app.accreditation_id}"))
+
+
+def test_no_assessment_or_programme_for_an_accreditation_only_a_draft_opened(
+    client, login_as, tenant_a, manager, initial_draft
+):
+    app = load_application(tenant_a, initial_draft)
+    login_as(manager)
+    for url in (f"/alpha/assessments/new?accreditation_id={app.accreditation_id}",
+                f"/alpha/programme/{app.accreditation_id}",
+                f"/alpha/programme/{app.accreditation_id}/coverage"):
+        assert client.get(url).status_code == 404, url
+    assert "Precision Calibration" not in client.get("/alpha/programme/?show=all").get_data(
+        as_text=True)
+
+
+def test_an_extension_drafts_line_cannot_be_sampled(
+    tenant_a, lab, accredited, extension_draft
+):
+    from datetime import date, timedelta
+
+    from accreditor.assessments import services
+    from accreditor.core.errors import ValidationFailed
+    from accreditor.scopes.models import Accreditation
+
+    draft_line = requested_line(tenant_a, extension_draft)
+    with tenant_scope(tenant_a):
+        acc = db.session.execute(
+            select(Accreditation).where(Accreditation.id == accredited)).scalar_one()
+        start = date.today() + timedelta(days=30)
+        a = services.create_assessment(acc, "surveillance", "onsite", start, start, ["A"])
+        ids = services.sampleable_ids(a)
+        assert len(ids) == 2 and draft_line.id not in ids
+        with pytest.raises(ValidationFailed):
+            services.set_sample(a, [*ids, draft_line.id])
