@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = PROJECT_ROOT / "instance"
@@ -57,8 +58,9 @@ class Config:
     # (0 = not behind a proxy). Without it every client has the proxy's IP (login throttling!).
     PROXY_FIX = 0
 
-    # Absolute links in e-mails sent outside a request (jobs, CLI): the public address.
-    BASE_URL = "http://127.0.0.1:5000"
+    # The public address every link in e-mail is built from (never the request's Host header).
+    # Production refuses to start without it (https only); see check_base_url.
+    BASE_URL = ""
 
     # Mail
     MAIL_BACKEND = "outbox"  # or "smtp"
@@ -68,6 +70,7 @@ class Config:
     MAIL_USE_TLS = False
     MAIL_USERNAME: str | None = None
     MAIL_PASSWORD: str | None = None
+    MAIL_MAX_ATTEMPTS = 10  # delivery attempts before a message is marked failed
 
     # Jobs
     JOBS_MAX_ATTEMPTS = 3
@@ -108,6 +111,7 @@ class DevelopmentConfig(Config):
     HSTS = False
     LOG_JSON = False
     JOBS_RAISE = False
+    BASE_URL = "http://127.0.0.1:5000"  # `make run`
 
 
 class TestingConfig(Config):
@@ -118,6 +122,7 @@ class TestingConfig(Config):
     PREFERRED_URL_SCHEME = "http"
     HSTS = False
     WTF_CSRF_ENABLED = False
+    BASE_URL = "http://localhost"  # the test client's default host
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 1024
     ARGON2_PARALLELISM = 1
@@ -166,13 +171,45 @@ class ConfigError(RuntimeError):
 
 
 def check_secrets(config) -> None:
-    """Refuse to start outside development and testing without a real SECRET_KEY."""
-    if config["ENV"] in ("development", "testing"):
-        return
-    key = config.get("SECRET_KEY") or ""
-    if key == INSECURE_SECRET or len(key) < 32:
+    """Refuse to start outside development and testing without a real SECRET_KEY, and anywhere
+    without a usable BASE_URL."""
+    if config["ENV"] not in ("development", "testing"):
+        key = config.get("SECRET_KEY") or ""
+        if key == INSECURE_SECRET or len(key) < 32:
+            raise ConfigError(
+                "SECRET_KEY is not set to a real secret. Set the SECRET_KEY environment variable "
+                "to a random string of at least 32 characters (e.g. `python -c \"import secrets; "
+                "print(secrets.token_urlsafe(48))\"`), or set ACCREDITOR_ENV=development for a "
+                "local run."
+            )
+    check_base_url(config)
+
+
+def check_base_url(config) -> None:
+    """Every link in e-mail is built from BASE_URL, never from the request's Host header (which a
+    client can forge). Refuse to start without a usable one; production needs https."""
+    raw = (config.get("BASE_URL") or "").strip()
+    production = config["ENV"] not in ("development", "testing")
+    example = "e.g. ACCREDITOR_BASE_URL=https://accreditor.example.org"
+    if not raw:
         raise ConfigError(
-            "SECRET_KEY is not set to a real secret. Set the SECRET_KEY environment variable to a "
-            "random string of at least 32 characters (e.g. `python -c \"import secrets; "
-            "print(secrets.token_urlsafe(48))\"`), or set ACCREDITOR_ENV=development for a local run."
+            "BASE_URL is not set. Set the ACCREDITOR_BASE_URL environment variable to the public "
+            f"address users reach the site at ({example}): every link in e-mail (password "
+            "resets, invitations, notices) is built from it, never from the request's Host."
         )
+    try:
+        parts = urlsplit(raw)
+        _ = parts.port  # raises on a malformed port
+    except ValueError:
+        parts = urlsplit("")
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError(
+            f"BASE_URL {raw!r} is not an absolute http(s) address without query or fragment "
+            f"({example})."
+        )
+    if production and parts.scheme != "https":
+        raise ConfigError(
+            f"BASE_URL {raw!r} must start with https:// in production: e-mailed links carry "
+            f"sign-in tokens ({example})."
+        )
+    config["BASE_URL"] = raw.rstrip("/")

@@ -2,7 +2,9 @@
 
 * :func:`enqueue_after_commit` collects work on the current session; a rollback drops it.
 * With ``REDIS_URL`` set, committed work goes to RQ (queues ``default`` and ``mail``) with
-  retries and backoff; ``flask jobs worker`` (or ``rq worker``) runs it.
+  retries and backoff; ``flask jobs worker`` (or ``rq worker``) runs it. If Redis refuses a job
+  after the commit, nothing is raised (the change is saved): mail waits for
+  ``resend_unsent_mail``, other jobs are logged and recorded in ``failed_jobs``.
 * Without Redis (the embedded default) the same functions run in-process right after the
   commit (:func:`accreditor.core.db.commit`, or at the end of the request), each in a fresh app
   context; failures are retried, then recorded in ``failed_jobs`` for platform admins.
@@ -94,9 +96,31 @@ def _after_commit(session: Session) -> None:
         return
     if current_app.config.get("REDIS_URL"):
         for spec in pending:
-            _enqueue_rq(spec)
+            try:
+                _enqueue_rq(spec)
+            except Exception as exc:  # the change is committed: never a 500 for it
+                _not_queued(spec, exc)
     else:
         _ready_list().extend(pending)
+
+
+def _not_queued(spec: JobSpec, exc: Exception) -> None:
+    """Redis refused a job after its transaction committed (Redis down, full, unreachable).
+
+    Raising here would show the user a 500 page for a change that *was* saved. Mail is left
+    unsent: ``resend_unsent_mail`` queues it again at a later tick. Any other job is logged as an
+    error and recorded in ``failed_jobs`` (``/admin/jobs``) once the request's commit is done.
+    """
+    if spec.queue == "mail":
+        log.warning("could not queue %s%r after commit (%s: %s); the message stays unsent and "
+                    "resend_unsent_mail will queue it again", spec.path, spec.args,
+                    type(exc).__name__, exc)
+        return
+    log.error("job %s%r was NOT queued after commit and will not run (%s: %s); recorded in "
+              "failed_jobs", spec.path, spec.args, type(exc).__name__, exc)
+    if "_unqueued_jobs" not in g:
+        g._unqueued_jobs = []
+    g._unqueued_jobs.append((spec, exc))
 
 
 def _after_rollback(session: Session) -> None:
@@ -111,13 +135,21 @@ def install_listeners() -> None:
 
 
 def run_ready_jobs() -> None:
-    """Run, in this process, the jobs whose transaction has committed (no-Redis mode)."""
+    """After a commit: record jobs Redis refused (see :func:`_not_queued`), then run, in this
+    process, the jobs whose transaction has committed (no-Redis mode)."""
     if not has_app_context():
         return
+    app = current_app._get_current_object()
+    unqueued = g.pop("_unqueued_jobs", None)
+    for spec, exc in unqueued or ():
+        try:
+            _record_failure(app, spec, 0, exc, note="Not queued after commit (Redis refused it).")
+        except Exception:  # the database too: the log line above is all there is
+            log.exception("could not record the unqueued job %s", spec.path)
     ready = g.get("_ready_jobs")
     while ready:
         spec = ready.pop(0)
-        _run_inprocess(current_app._get_current_object(), spec)
+        _run_inprocess(app, spec)
 
 
 def _run_inprocess(app: Flask, spec: JobSpec) -> None:
@@ -137,7 +169,8 @@ def _run_inprocess(app: Flask, spec: JobSpec) -> None:
                 raise
 
 
-def _record_failure(app: Flask, spec: JobSpec, attempts: int, exc: Exception) -> None:
+def _record_failure(app: Flask, spec: JobSpec, attempts: int, exc: Exception,
+                    note: str = "") -> None:
     from accreditor.extensions import db
 
     with app.app_context():
@@ -147,7 +180,8 @@ def _record_failure(app: Flask, spec: JobSpec, attempts: int, exc: Exception) ->
                 args=[repr(a) for a in spec.args],
                 queue=spec.queue,
                 attempts=attempts,
-                error="".join(traceback.format_exception(exc))[-8000:],
+                error=((note + "\n") if note else "")
+                + "".join(traceback.format_exception(exc))[-8000:],
             )
         )
         db.session.commit()
@@ -160,7 +194,8 @@ def redis_connection(app: Flask | None = None):
     from redis import Redis
 
     app = app or current_app
-    return Redis.from_url(app.config["REDIS_URL"])
+    # A bounded connect: an unreachable Redis must not hang a request after its commit.
+    return Redis.from_url(app.config["REDIS_URL"], socket_connect_timeout=5)
 
 
 def rq_queue(name: str, app: Flask | None = None):

@@ -73,8 +73,9 @@ def init_app(app: Flask) -> None:
         h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         if app.config.get("HSTS"):
             h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        if current_user and current_user.is_authenticated:
-            h["Cache-Control"] = "no-store"
+        if current_user and current_user.is_authenticated and \
+                "no-store" not in h.get("Cache-Control", ""):
+            h["Cache-Control"] = "no-store"  # a view may say more ("private, no-store")
         if g.get("request_id"):
             h["X-Request-ID"] = g.request_id
         return response
@@ -99,11 +100,29 @@ def init_app(app: Flask) -> None:
 
 
 def external_url(endpoint: str, **values) -> str:
-    """An absolute URL for e-mails: from the request when there is one, else from BASE_URL
-    (jobs, CLI commands)."""
-    from flask import current_app, has_request_context, url_for
+    """An absolute URL for e-mails, always on ``BASE_URL``.
 
-    if has_request_context():
-        return url_for(endpoint, _external=True, **values)
-    with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
-        return url_for(endpoint, _external=True, **values)
+    Never from the request: its ``Host`` (or ``X-Forwarded-Host`` behind ``PROXY_FIX``) is chosen
+    by the client, and a forged one would put another domain into a password-reset link. The
+    same code serves requests, jobs and CLI commands; no request context is pushed (popping one
+    would run the app's teardown handlers in the middle of a request).
+    """
+    from urllib.parse import urlsplit
+
+    from flask import current_app, has_request_context, request
+
+    app = current_app._get_current_object()
+    base = urlsplit(app.config["BASE_URL"])
+    if endpoint.startswith(".") and has_request_context() and request.blueprint:
+        endpoint = request.blueprint + endpoint
+    values = dict(values)
+    anchor = values.pop("_anchor", None)
+    app.inject_url_defaults(endpoint, values)  # e.g. the current tenant's slug
+    adapter = app.url_map.bind(base.netloc, script_name=base.path or "/",
+                               url_scheme=base.scheme)
+    url = adapter.build(endpoint, values, force_external=True)
+    if anchor is not None:
+        from urllib.parse import quote
+
+        url += "#" + quote(anchor, safe="%!#$&'()*+,/:;=?@")
+    return url

@@ -215,3 +215,17 @@ def test_the_invitation_mail_escapes_names_in_html_but_not_in_plain_text(
     assert "<b>O'Hara</b>" not in mail.html_body
     assert "Zoë &lt;b&gt;O&#39;Hara&lt;/b&gt; &amp; Co" in mail.html_body
     assert "Alpha Accreditation Service" in mail.html_body
+
+
+def test_invitation_links_use_base_url_whatever_host_the_admin_used(
+    app, client, admin_a, outbox, monkeypatch
+):
+    monkeypatch.setitem(app.config, "SERVER_NAME", None)
+    monkeypatch.setitem(app.config, "BASE_URL", "https://accreditor.example.org")
+    forged = {"Host": "attacker.example"}
+    assert sign_in(client, admin_a.email, headers=forged).status_code == 302
+    resp = invite(client, headers=forged)
+    assert resp.status_code == 302
+    [mail] = outbox(NEW)
+    assert "attacker.example" not in mail.text_body + mail.html_body
+    assert "https://accreditor.example.org/invite/" in mail.text_body

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -147,3 +148,36 @@ def test_resetting_the_password_signs_out_every_existing_session(
     resp = other_client.get("/alpha/")
     assert resp.status_code == 302
     assert resp.location.startswith("/login")
+
+
+PUBLIC = "https://accreditor.example.org"
+
+
+@pytest.fixture
+def public_address(app, monkeypatch):
+    """The app answers any Host (no SERVER_NAME, as behind a catch-all proxy) and its public
+    address is PUBLIC."""
+    monkeypatch.setitem(app.config, "SERVER_NAME", None)
+    monkeypatch.setitem(app.config, "BASE_URL", PUBLIC)
+
+
+def test_a_forged_host_header_does_not_reach_the_reset_link(client, admin_a, outbox,
+                                                            public_address):
+    resp = client.post("/password/forgot", data={"email": "admin@alpha.example.org"},
+                       headers={"Host": "evil.example"})
+    assert resp.status_code == 302
+    [mail] = outbox()
+    assert "evil.example" not in mail.text_body + mail.html_body
+    link = re.search(r"https?://\S+/password/reset/\S+", mail.text_body).group(0)
+    assert link.startswith(PUBLIC + "/password/reset/"), link
+    assert link in mail.html_body
+    # The link works on the public address.
+    page = client.get(link.removeprefix(PUBLIC), headers={"Host": "accreditor.example.org"})
+    assert "Choose a new password" in text(page)
+
+
+def test_links_keep_a_path_prefix_of_base_url(client, admin_a, outbox, app, monkeypatch):
+    monkeypatch.setitem(app.config, "BASE_URL", PUBLIC + "/accreditor")
+    ask_for_reset(client, "admin@alpha.example.org")
+    [mail] = outbox()
+    assert PUBLIC + "/accreditor/password/reset/" in mail.text_body

@@ -112,6 +112,7 @@ def production_app(app, tmp_path):
     prod = create_app({
         "ENV": "production",
         "SECRET_KEY": "x" * 40,
+        "BASE_URL": "https://accreditor.example.org",
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'prod.db'}",
         "REDIS_URL": None,
     })

@@ -72,6 +72,90 @@ def test_failed_in_process_jobs_are_listed_for_platform_admins(app, client, monk
     assert "this job always fails" in page
 
 
+# -- Redis refusing a job after the commit ------------------------------------------------------
+
+
+@pytest.fixture
+def redis_down(app, monkeypatch):
+    """Jobs go to Redis, which refuses every enqueue (down, out of memory, unreachable)."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from accreditor.core import jobs
+
+    def refuse(spec):
+        raise RedisConnectionError("Error 111 connecting to redis:6379. Connection refused.")
+
+    monkeypatch.setitem(app.config, "REDIS_URL", "redis://redis:6379/0")
+    monkeypatch.setattr(jobs, "_enqueue_rq", refuse)
+
+
+@pytest.fixture
+def job_log(caplog):
+    """Records of the ``accreditor.core.jobs`` logger (the app's loggers do not propagate)."""
+    import logging
+
+    logger = logging.getLogger("accreditor.core.jobs")
+    logger.addHandler(caplog.handler)
+    yield caplog
+    logger.removeHandler(caplog.handler)
+
+
+def test_redis_refusing_mail_after_commit_still_answers_and_the_tick_sends_it_later(
+    app, client, admin_a, outbox, redis_down, job_log, monkeypatch
+):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from accreditor.core.db import utcnow
+    from accreditor.core.mail import OutboxMessage, resend_unsent_mail
+    from tests.auth.helpers import audit_events, flashes
+
+    resp = client.post("/password/forgot", data={"email": admin_a.email}, follow_redirects=True)
+    assert resp.status_code == 200
+    assert flashes(resp)[0].startswith("If an account exists for that address")
+    assert audit_events("auth.password_reset_requested"), "the change was committed"
+    [msg] = outbox(admin_a.email)
+    assert (msg.sent_at, msg.attempts) == (None, 0)
+    assert "resend_unsent_mail will queue it again" in job_log.text
+    assert db.session.execute(select(FailedJob)).scalars().all() == []
+
+    # Redis is back (here: jobs in-process). The next tick after 10 minutes queues the message.
+    monkeypatch.undo()
+    assert resend_unsent_mail() == 0, "younger than 10 minutes"
+    db.session.execute(update(OutboxMessage).where(OutboxMessage.id == msg.id)
+                       .values(created_at=utcnow() - timedelta(minutes=11)))
+    commit()
+    assert resend_unsent_mail() == 1
+    db.session.expire_all()
+    [msg] = outbox(admin_a.email)
+    assert msg.sent_at is not None
+    assert msg.attempts == 1
+
+
+def test_redis_refusing_another_job_after_commit_is_logged_and_recorded(
+    client, tenant_a, redis_down, job_log, login_as
+):
+    from tests.factories import create_platform_admin
+
+    tenant_a.name = "Renamed by the request"
+    enqueue_after_commit(jobs_fixtures.rename_tenant, tenant_a.id, "Renamed by the job")
+    commit()  # does not raise: the change is saved
+    assert _tenant_name(tenant_a.id) == "Renamed by the request"
+    assert jobs_fixtures.CALLS == []
+    assert "was NOT queued after commit and will not run" in job_log.text
+    [failed] = db.session.execute(select(FailedJob)).scalars().all()
+    assert failed.func == "tests.core.jobs_fixtures.rename_tenant"
+    assert failed.attempts == 0
+    assert failed.error.startswith("Not queued after commit (Redis refused it).")
+    assert "Connection refused" in failed.error
+
+    login_as(create_platform_admin())
+    page = client.get("/admin/jobs").get_data(as_text=True)
+    assert "tests.core.jobs_fixtures.rename_tenant" in page
+    assert "Not queued after commit" in page
+
+
 # -- real Redis + RQ ----------------------------------------------------------------------------
 
 REDIS_URL = os.environ.get("REDIS_URL")
@@ -151,3 +235,27 @@ def test_a_failing_rq_job_is_retried_then_lands_in_the_failed_registry(rq_app, c
     page = client.get("/admin/jobs").get_data(as_text=True)
     assert "always-fails-1" in page
     assert "this job always fails" in page
+
+
+@needs_redis
+@pytest.mark.redis
+def test_a_failing_mail_send_through_rq_counts_every_attempt(rq_app, client, admin_a, outbox,
+                                                             monkeypatch):
+    import smtplib
+
+    calls = []
+
+    def refusing_smtp(*args, **kwargs):
+        calls.append(args)
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    monkeypatch.setitem(rq_app.config, "MAIL_BACKEND", "smtp")
+    monkeypatch.setitem(rq_app.config, "JOBS_MAX_ATTEMPTS", 3)
+    monkeypatch.setattr(smtplib, "SMTP", refusing_smtp)
+    assert client.post("/password/forgot", data={"email": admin_a.email}).status_code == 302
+    _burst("mail")
+
+    db.session.expire_all()
+    [msg] = outbox(admin_a.email)
+    assert len(calls) == 3, "one run and two RQ retries"
+    assert (msg.attempts, msg.sent_at) == (3, None)

@@ -132,6 +132,7 @@ def live_server(tmp_path_factory) -> Iterator[str]:
 
     app = _build_app(tmp_path_factory.mktemp("e2e") / "e2e.db")
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    app.config["BASE_URL"] = f"http://127.0.0.1:{server.server_port}"  # mail links use BASE_URL
     thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
     thread.start()
     try:

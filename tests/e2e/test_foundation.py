@@ -98,7 +98,7 @@ def test_sign_in_switch_body_invite_and_accept_through_the_outbox(page: Page, li
     link = re.search(r"(http://\S+/invite/\S+)", body.inner_text())
     assert link, body.inner_text()
     link = link.group(1)
-    assert link.startswith(live_server + "/invite/"), link  # the address the admin used
+    assert link.startswith(live_server + "/invite/"), link  # BASE_URL (the live server)
 
     # Sign out, then accept the invitation as the new person.
     page.get_by_role("button", name="Sign out").click()
