@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from accreditor.core.db import commit
 from accreditor.core.errors import DomainError
 from accreditor.core.jobs import FailedJob, failed_rq_jobs
-from accreditor.core.mail import OutboxMessage
+from accreditor.core.mail import OutboxMessage, delivery_status, mail_max_attempts
 from accreditor.core.permissions import require_platform_admin
 from accreditor.extensions import db
 from accreditor.tenants import services
@@ -59,7 +59,8 @@ def outbox():
         .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
     ).scalars().all()
     return render_template("admin/outbox.html", messages=messages, page=page,
-                           pages=max(1, -(-total // PAGE_SIZE)))
+                           pages=max(1, -(-total // PAGE_SIZE)), status=delivery_status,
+                           max_attempts=mail_max_attempts())
 
 
 @bp.get("/outbox/<int:message_id>")
@@ -71,7 +72,8 @@ def outbox_message(message_id: int):
     if msg is None:
         return render_template("errors/error.html", status=404, title=_("Page not found"),
                                message=_("No such message.")), 404
-    return render_template("admin/outbox_message.html", msg=msg)
+    return render_template("admin/outbox_message.html", msg=msg, status=delivery_status(msg),
+                           max_attempts=mail_max_attempts())
 
 
 @bp.get("/jobs")

@@ -5,6 +5,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
 from accreditor.tenants.models import GRADING_SCHEMES
+from accreditor.tenants.policy import POLICY_RANGES
 
 
 class TenantForm(FlaskForm):
@@ -21,36 +22,73 @@ class TenantForm(FlaskForm):
                              validators=[DataRequired(), Length(max=200)])
 
 
-def _months(label, lo, hi):
-    return IntegerField(label, validators=[InputRequired(), NumberRange(lo, hi)])
+def _number(name: str, label, description=None):
+    """An integer policy field with the range and message of POLICY_RANGES[name]."""
+    rng = POLICY_RANGES[name]
+    return IntegerField(
+        label,
+        validators=[InputRequired(message=_l("Give a whole number.")),
+                    NumberRange(rng.lo, rng.hi, message=rng.message)],
+        description=description,
+        render_kw={"min": rng.lo, "max": rng.hi, "inputmode": "numeric"},
+    )
 
 
 class PolicyForm(FlaskForm):
-    cycle_length_months = _months(_l("Accreditation cycle (months, ≤ 60)"), 12, 60)
-    first_surveillance_months = _months(_l("First surveillance after grant (months)"), 1, 24)
-    surveillance_interval_months = _months(_l("Surveillance interval (months)"), 1, 24)
-    onsite_interval_max_months = _months(_l("Longest gap between on-site assessments (months)"), 1, 24)
-    response_due_days = _months(_l("Response to findings due (days)"), 1, 365)
-    evidence_due_days = _months(_l("Evidence of corrective action due (days)"), 1, 730)
+    """Every field of TenantPolicy except the estimator factors (a JSON table of their own)."""
+
+    cycle_length_months = _number(
+        "cycle_length_months", _l("Accreditation cycle (months)"),
+        _l("From the grant or reassessment decision to the end of the cycle; at most 60 (5 years)."))
+    first_surveillance_months = _number(
+        "first_surveillance_months", _l("First surveillance after grant (months)"),
+        _l("Offset of the first surveillance in an initial cycle; at most 24."))
+    surveillance_interval_months = _number(
+        "surveillance_interval_months", _l("Surveillance interval (months)"),
+        _l("Between later surveillances; at most 24."))
+    onsite_interval_max_months = _number(
+        "onsite_interval_max_months", _l("Longest gap between on-site assessments (months)"),
+        _l("The programme planner blocks a plan above it; never above 24."))
     grading_scheme = SelectField(_l("Grading scheme for findings"),
                                  choices=[SelectChoice(k, v) for k, v in GRADING_SCHEMES.items()])
+    response_due_days = _number(
+        "response_due_days", _l("Response to findings due (days)"),
+        _l("Correction and cause analysis due after the finding is issued; 1 to 365."))
+    evidence_due_days = _number(
+        "evidence_due_days", _l("Evidence of corrective action due (days)"),
+        _l("Not before the response; 1 to 730."))
     accreditation_number_format = StringField(
         _l("Accreditation number format"), validators=[DataRequired(), Length(max=60)],
         description=_l("Fields: {seq}, {programme}, {programme_seq}, {year}; e.g. {seq:04d} or "
                        "AB-{programme}-{seq:05d}."))
-    application_validity_months = _months(_l("Application lapses after (months)"), 1, 60)
-    consultancy_lookback_years = IntegerField(_l("Consultancy look-back (years)"),
-                                              validators=[NumberRange(0, 10)])
-    employment_lookback_years = IntegerField(_l("Employment look-back (years)"),
-                                             validators=[NumberRange(0, 10)])
-    max_suspension_months = _months(_l("Longest suspension (months)"), 1, 9)
-    directory_retention_months = IntegerField(
-        _l("Withdrawn bodies stay in the directory for (months)"), validators=[NumberRange(0, 120)])
-    objection_window_days = _months(_l("CAB objection window for proposed teams (days)"), 1, 60)
-    onsite_monitoring_interval_months = _months(
-        _l("Lead assessors' on-site monitoring at least every (months)"), 1, 120)
-    witness_code_cycle_years = _months(_l("Each IAF code witnessed at least every (years)"), 1, 10)
-    witness_due_soon_days = _months(_l("Witness “due soon” warning (days before)"), 1, 365)
+    application_validity_months = _number(
+        "application_validity_months", _l("Application lapses after (months)"),
+        _l("Without a grant decision, an application lapses this long after submission; 1 to 60."))
+    consultancy_lookback_years = _number(
+        "consultancy_lookback_years", _l("Consultancy look-back (years)"),
+        _l("A person who consulted for the CAB within this time is not appointed to its team; "
+           "0 to 10."))
+    employment_lookback_years = _number(
+        "employment_lookback_years", _l("Employment look-back (years)"),
+        _l("The same for a person the CAB employed; 0 to 10."))
+    max_suspension_months = _number(
+        "max_suspension_months", _l("Longest suspension (months)"),
+        _l("Then a withdrawal or reduction decision is due; 1 to 9."))
+    directory_retention_months = _number(
+        "directory_retention_months", _l("Withdrawn bodies stay in the directory for (months)"),
+        _l("0 to 120."))
+    objection_window_days = _number(
+        "objection_window_days", _l("CAB objection window for proposed teams (days)"),
+        _l("An assessment starts only after it closes (or is waived); 1 to 60."))
+    onsite_monitoring_interval_months = _number(
+        "onsite_monitoring_interval_months",
+        _l("Lead assessors' on-site monitoring at least every (months)"), _l("1 to 120."))
+    witness_code_cycle_years = _number(
+        "witness_code_cycle_years", _l("Each IAF code witnessed at least every (years)"),
+        _l("1 to 10."))
+    witness_due_soon_days = _number(
+        "witness_due_soon_days", _l("Witness “due soon” warning (days before)"),
+        _l("1 to 365."))
 
 
 class AuditFilterForm(FlaskForm):

@@ -33,6 +33,7 @@ from accreditor.extensions import db, login_manager
 from accreditor.tenants import services
 from accreditor.tenants.forms import AuditFilterForm, PolicyForm
 from accreditor.tenants.models import Tenant, TenantPolicy, policy_fields
+from accreditor.tenants.policy import POLICY_SECTIONS
 
 bp = Blueprint("tenant", __name__, url_prefix="/<tenant_slug>")
 
@@ -109,7 +110,7 @@ def settings():
             commit()
             flash(_("Settings saved.") if changes else _("Nothing changed."), "success")
             return redirect(url_for(".settings"))
-    return render_template("tenants/settings.html", form=form)
+    return render_template("tenants/settings.html", form=form, sections=POLICY_SECTIONS)
 
 
 PAGE_SIZE = 50
