@@ -239,10 +239,17 @@ def answer_information_request(app: Application, *, message: str) -> None:
 
 def accept_application(app: Application, *, message: str | None = None) -> str:
     """Accept after the completeness and resource review: the case opens and, for an initial
-    application, the accreditation number is reserved. Returns the accreditation number."""
+    application, the accreditation number is reserved and the programme proposed (document
+    review, initial assessment, projected cycle). Returns the accreditation number."""
     _move(app, S.accepted, (message or "").strip() or None)
     acc = _accreditation(app)
     number = scopes.reserve_number(acc)
+    if app.type_enum == ApplicationType.initial and acc.status_enum == AccreditationStatus.applicant:
+        # The case is open: propose the document review, the initial assessment and the
+        # projected cycle from the tenant's policy (the manager adjusts the dates).
+        from accreditor.assessments.programme import propose_programme
+
+        propose_programme(acc)
     _notify_cab(app, _("Your application has been accepted"),
                 _("Accreditation number %(n)s is reserved for this case.", n=number))
     return number

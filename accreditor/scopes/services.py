@@ -543,9 +543,11 @@ def refresh_status(acc: Accreditation) -> AccreditationStatus:
 
 
 def grant(acc: Accreditation, *, effective_on: date, item_ids: list[int] | None = None,
-          decision_id: int | None = None) -> list[ScopeEvent]:
+          decision_id: int | None = None, propose: bool = True) -> list[ScopeEvent]:
     """Grant (initial or extension): applied lines become accredited; the first grant starts the
-    cycle. Refuses a 17020 grant without an IB type (rule 32)."""
+    cycle and (unless ``propose`` is false — tests that build a programme by hand) completes the
+    cycle programme from the tenant's policy. Refuses a 17020 grant without an IB type
+    (rule 32)."""
     programme: Programme = acc.programme
     if programme.needs_ib_type and not acc.ib_type:
         raise ValidationFailed(_("An inspection body cannot be granted accreditation before its "
@@ -569,6 +571,12 @@ def grant(acc: Accreditation, *, effective_on: date, item_ids: list[int] | None 
         audit.record("accreditation.granted", acc, changes={
             "initial_grant_on": [None, effective_on.isoformat()],
             "cycle_end_on": [None, acc.cycle_end_on.isoformat()]})
+        # The cycle now has real dates: complete its programme (visits already planned near a
+        # slot are kept, so what the acceptance proposed is not duplicated).
+        if propose:
+            from accreditor.assessments.programme import propose_programme
+
+            propose_programme(acc, start_on=max(effective_on, date.today()))
     return events
 
 

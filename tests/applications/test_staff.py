@@ -133,6 +133,18 @@ def test_information_request_answer_and_acceptance_as_both_sides_see_them(
     assert number_shown(staff_page) == number
     assert outbox("quality@precision.example.org")[-1].subject == \
         "Your application has been accepted"
+    # Accepting an initial application proposes its programme (drafts for the manager).
+    from sqlalchemy import select
+
+    from accreditor.assessments.models import Assessment
+
+    with tenant_scope(tenant_a):
+        proposed = db.session.execute(
+            select(Assessment).where(Assessment.accreditation_id == app.accreditation_id)
+            .order_by(Assessment.planned_start_on)).scalars().all()
+    assert [a.type for a in proposed][:2] == ["document_review", "initial"]
+    assert proposed[-1].type == "reassessment"
+    assert all(a.status == "draft" and a.from_programme for a in proposed)
 
     # The CAB sees the number too, and the same history in the same order.
     login_as(lab_user)

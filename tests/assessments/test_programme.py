@@ -61,7 +61,7 @@ def granted(tenant, name="Precision Metrology Ltd", *, on: date, lines=(CAL_LINE
     """An accredited calibration lab whose cycle started ``on``."""
     cab, acc = cal_acc(tenant, name, lines)
     with tenant_scope(tenant):
-        scope_services.grant(load_acc(tenant, acc.id), effective_on=on)
+        scope_services.grant(load_acc(tenant, acc.id), effective_on=on, propose=False)
         commit()
         acc = load_acc(tenant, acc.id)
     return cab, acc
@@ -223,6 +223,18 @@ def test_the_proposal_never_leaves_more_than_the_on_site_maximum_between_visits(
     for prev, nxt in zip(onsite, onsite[1:], strict=False):
         assert nxt["start"] <= prev["end"] + relativedelta(months=24), (prev, nxt)
     assert [p for p in problems_of(tenant_a, acc.id) if p.code == "onsite_interval"] == []
+
+
+def test_the_first_grant_completes_the_programme_and_proposing_again_adds_nothing(tenant_a):
+    cab, acc = cal_acc(tenant_a)
+    with tenant_scope(tenant_a):
+        scope_services.grant(load_acc(tenant_a, acc.id), effective_on=TODAY)
+        commit()
+    made = assessments_of(tenant_a, acc.id)
+    assert [a.type for a in made] == ["surveillance"] * 4 + ["reassessment"]
+    assert all(a.from_programme and a.status == "draft" for a in made)
+    assert near(made[0].planned_start_on, TODAY + relativedelta(months=12))
+    assert propose(tenant_a, acc.id) == []
 
 
 def test_no_programme_for_a_withdrawn_or_ended_accreditation(tenant_a):
