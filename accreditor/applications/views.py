@@ -6,9 +6,7 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
-    g,
     redirect,
     render_template,
     request,
@@ -92,17 +90,10 @@ def _load(application_id: int) -> Application:
     return app
 
 
-def cab_url(cab_id: int) -> str:
-    """The staff CAB page (``tenant.cabs.show``), by path while that page is not there yet."""
-    if "tenant.cabs.show" in current_app.view_functions:
-        return url_for("tenant.cabs.show", cab_id=cab_id)
-    return f"/{g.tenant.slug}/cabs/{cab_id}"
-
-
 def _render(app: Application, *, status: int = 200, **forms):
     can_act = has_role(*ACTORS)
     return render_template(
-        "applications/show.html", app=app, can_act=can_act, cab_url=cab_url(app.cab_id),
+        "applications/show.html", app=app, can_act=can_act, cab_url=url_for("tenant.cabs.show", cab_id=app.cab_id),
         events=services.history(app), question=services.info_question(app),
         requested=services.requested_items(app), targets=services.target_items(app),
         documents=app_documents.attached(app),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -33,7 +33,7 @@ from accreditor.assessments.forms import (
 )
 from accreditor.core.db import commit
 from accreditor.core.errors import DomainError
-from accreditor.core.permissions import STAFF_ROLES, Role, has_role, require_role
+from accreditor.core.permissions import STAFF_ROLES, Role, has_role, require_role, staff_only_or_404
 from accreditor.extensions import db
 from accreditor.refdata import services as refdata
 
@@ -45,12 +45,7 @@ VIEWS = ("month", "agenda")
 PERIODS = ("month", "week")
 
 
-@bp.before_request
-def staff_only():
-    """CAB users get 404, as on every staff assessment URL: their view is the portal."""
-    membership = g.get("membership")
-    if membership is None or not membership.is_staff:
-        abort(404)
+bp.before_request(staff_only_or_404)
 
 
 @bp.context_processor

@@ -56,7 +56,7 @@ from accreditor.assessments.models import (
 from accreditor.auth.models import User
 from accreditor.cabs.models import CabLocation
 from accreditor.core.db import commit
-from accreditor.core.errors import Conflict, DomainError, ValidationFailed
+from accreditor.core.errors import Conflict, DomainError, ValidationFailed, put_error
 from accreditor.core.tenancy import get_scoped_or_404
 from accreditor.extensions import db
 from accreditor.portal.views import cab_user_only
@@ -218,10 +218,7 @@ def object_to_member(assessment_id: int):
     except DomainError as exc:
         db.session.rollback()
         a = _load(assessment_id)
-        target = getattr(form, exc.field or "", None)
-        if target is not None and hasattr(target, "errors"):
-            target.errors = [*target.errors, exc.message]
-        else:
+        if not put_error(form, exc):
             form.form_errors.append(exc.message)
         return _render(a, form=form, status=exc.status)
     commit()

@@ -12,12 +12,11 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
-from flask import Blueprint, Response, abort, current_app, g, render_template, url_for
+from flask import Blueprint, Response, abort, g, render_template, url_for
 
 from accreditor.assessments import printing
 from accreditor.assessments.models import Assessment
-from accreditor.assessments.views import READERS, staff_only
-from accreditor.core.permissions import has_role
+from accreditor.core.permissions import STAFF_ROLES, has_role, staff_only_or_404
 from accreditor.portal.views import cab_user_only
 
 bp = Blueprint("assessment_print", __name__, url_prefix="/print")
@@ -33,8 +32,8 @@ def staff_reader(view: Callable) -> Callable:
 
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
-        staff_only()  # 404 before any 403: a CAB user learns nothing here
-        if not has_role(*READERS):
+        staff_only_or_404()  # 404 before any 403: a CAB user learns nothing here
+        if not has_role(*STAFF_ROLES):
             abort(403)
         return view(*args, **kwargs)
 
@@ -42,12 +41,9 @@ def staff_reader(view: Callable) -> Callable:
 
 
 def _back_url(assessment_id: int, *, portal: bool, tab: str) -> str:
-    """The assessment's page: staff's, or the portal's when that page exists."""
+    """The assessment's page: staff's, or the portal's."""
     if portal:
-        endpoint = "tenant.cab_assessments.show"
-        if endpoint in current_app.view_functions:
-            return url_for(endpoint, assessment_id=assessment_id)
-        return url_for("tenant.portal.index")
+        return url_for("tenant.cab_assessments.show", assessment_id=assessment_id)
     return url_for("tenant.assessments.show", assessment_id=assessment_id, tab=tab)
 
 

@@ -19,9 +19,7 @@ from datetime import date
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
-    g,
     redirect,
     render_template,
     request,
@@ -40,13 +38,14 @@ from accreditor.assessments.forms import MODE_LABELS, STATUS_BADGES, STATUS_LABE
 from accreditor.assessments.models import Assessment, AssessmentStatus
 from accreditor.cabs.models import Cab
 from accreditor.core.db import commit
-from accreditor.core.errors import DomainError
-from accreditor.core.permissions import STAFF_ROLES, Role, has_role, require_role
+from accreditor.core.errors import DomainError, put_error
+from accreditor.core.permissions import STAFF_ROLES, Role, has_role, require_role, staff_only_or_404
 from accreditor.core.tenancy import get_scoped_or_404
 from accreditor.extensions import db
 from accreditor.refdata.models import Programme
 from accreditor.scopes import services as scope_services
-from accreditor.scopes.models import LIVE_STATUSES, Accreditation, AccreditationStatus
+from accreditor.scopes.labels import ACCREDITATION_STATUS_LABELS
+from accreditor.scopes.models import LIVE_STATUSES, Accreditation
 from accreditor.tenants.models import TenantPolicy
 
 bp = Blueprint("programme", __name__, url_prefix="/programme")
@@ -57,17 +56,6 @@ PAGE_SIZE = 50
 LINES_PAGE_SIZE = 200
 S = AssessmentStatus
 
-ACCREDITATION_STATUS_LABELS = {
-    AccreditationStatus.applicant: _l("applicant"),
-    AccreditationStatus.accredited: _l("accredited"),
-    AccreditationStatus.partially_suspended: _l("partially suspended"),
-    AccreditationStatus.suspended: _l("suspended"),
-    AccreditationStatus.withdrawn: _l("withdrawn"),
-    AccreditationStatus.voluntarily_withdrawn: _l("voluntarily withdrawn"),
-    AccreditationStatus.expired: _l("expired"),
-    AccreditationStatus.refused: _l("refused"),
-    AccreditationStatus.lapsed: _l("lapsed"),
-}
 
 
 class DatesForm(FlaskForm):
@@ -75,12 +63,7 @@ class DatesForm(FlaskForm):
     planned_end_on = DateField(_l("Planned end"), validators=[InputRequired()])
 
 
-@bp.before_request
-def staff_only():
-    """CAB users get 404 here, like another tenant's objects: the portal is their view."""
-    membership = g.get("membership")
-    if membership is None or not membership.is_staff:
-        abort(404)
+bp.before_request(staff_only_or_404)
 
 
 @bp.context_processor
@@ -92,17 +75,7 @@ def labels():
 
 
 def _assessment_url(assessment_id: int) -> str:
-    """The assessment page (another part of the assessments package); the documented path
-    while that page is not registered."""
-    if "tenant.assessments.show" in current_app.view_functions:
-        return url_for("tenant.assessments.show", assessment_id=assessment_id)
-    return f"/{g.tenant.slug}/assessments/{assessment_id}"
-
-
-def _link(endpoint: str, path: str, **values) -> str:
-    if endpoint in current_app.view_functions:
-        return url_for(endpoint, **values)
-    return f"/{g.tenant.slug}{path}"
+    return url_for("tenant.assessments.show", assessment_id=assessment_id)
 
 
 def _policy() -> TenantPolicy:
@@ -111,11 +84,8 @@ def _policy() -> TenantPolicy:
 
 def _load(accreditation_id: int) -> Accreditation:
     """404 for another tenant's accreditation and for one only a CAB's draft has opened."""
-    acc = db.session.execute(
-        select(Accreditation)
-        .where(Accreditation.id == accreditation_id, scope_services.accreditation_visible_to_staff())
-        .options(joinedload(Accreditation.cab), joinedload(Accreditation.programme))
-    ).scalar_one_or_none()
+    acc = scope_services.staff_accreditation(
+        accreditation_id, joinedload(Accreditation.cab), joinedload(Accreditation.programme))
     if acc is None:
         abort(404)
     return acc
@@ -247,11 +217,9 @@ def _render_show(acc: Accreditation, *, forms: dict | None = None, status: int =
         "timeline": _timeline(acc, assessments, today),
         "last_onsite": _last_onsite(assessments), "next": _next_planned(assessments),
         "in_cycle": {a.id: programme.in_cycle(acc, a) for a in assessments},
-        "cab_url": _link("tenant.cabs.show", f"/cabs/{acc.cab_id}", cab_id=acc.cab_id),
-        "scope_url": _link("tenant.scopes.show", f"/accreditations/{acc.id}",
-                           accreditation_id=acc.id),
-        "new_url": _link("tenant.assessments.new", f"/assessments/new?accreditation_id={acc.id}",
-                         accreditation_id=acc.id),
+        "cab_url": url_for("tenant.cabs.show", cab_id=acc.cab_id),
+        "scope_url": url_for("tenant.scopes.show", accreditation_id=acc.id),
+        "new_url": url_for("tenant.assessments.new", accreditation_id=acc.id),
     }
     return render_template("assessments/programme/show.html", **ctx), status
 
@@ -298,10 +266,7 @@ def adjust_dates(accreditation_id: int, assessment_id: int):
                                    planned_end_on=form.planned_end_on.data)
     except DomainError as exc:
         db.session.rollback()
-        target = getattr(form, exc.field or "", None)
-        if target is not None:
-            target.errors = [*target.errors, exc.message]
-        else:
+        if not put_error(form, exc):
             form.form_errors.append(exc.message)
         return _render_show(_load(accreditation_id), forms={assessment.id: form},
                             status=exc.status)
@@ -333,4 +298,5 @@ def coverage(accreditation_id: int):
         lines=lines[(page - 1) * LINES_PAGE_SIZE:page * LINES_PAGE_SIZE], page=page, pages=pages,
         uncovered_only=uncovered_only,
         columns=[r.assessment for r in cov.assessments],
-        cab_url=_link("tenant.cabs.show", f"/cabs/{acc.cab_id}", cab_id=acc.cab_id))
+        cab_url=url_for("tenant.cabs.show", cab_id=acc.cab_id),
+        witness_url=url_for("tenant.witnesses.matrix", accreditation_id=acc.id))

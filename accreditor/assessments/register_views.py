@@ -33,8 +33,8 @@ from accreditor.assessments.register_forms import (
     ReasonForm,
 )
 from accreditor.core.db import commit
-from accreditor.core.errors import DomainError, NotFound
-from accreditor.core.permissions import STAFF_ROLES, Role, require_role
+from accreditor.core.errors import DomainError, NotFound, put_error
+from accreditor.core.permissions import STAFF_ROLES, Role, require_role, staff_only_or_404
 from accreditor.core.tenancy import get_scoped_or_404
 from accreditor.documents.models import Document
 from accreditor.extensions import db
@@ -45,12 +45,7 @@ bp = Blueprint("assessors", __name__, url_prefix="/assessors")
 PAGE_SIZE = 50
 
 
-@bp.before_request
-def staff_only():
-    """CAB users get 404 on every register URL, like another tenant's objects."""
-    membership = g.get("membership")
-    if membership is None or not membership.is_staff:
-        abort(404)
+bp.before_request(staff_only_or_404)
 
 
 @bp.context_processor
@@ -58,18 +53,6 @@ def labels():
     return {"auth_role_labels": AUTH_ROLE_LABELS, "auth_state_labels": AUTH_STATE_LABELS,
             "auth_state_badges": AUTH_STATE_BADGES, "interest_labels": INTEREST_LABELS,
             "area_kind_labels": register.AREA_KIND_LABELS}
-
-
-def _put_error(form, exc: DomainError) -> bool:
-    """Put a service's refusal beside the field it names; False when the form has no such
-    field (the page shows it at the top)."""
-    target = getattr(form, exc.field or "", None) if form is not None else None
-    if target is None or not hasattr(target, "errors"):
-        return False
-    if not isinstance(target.errors, list):
-        target.errors = list(target.errors)
-    target.errors.append(exc.message)
-    return True
 
 
 # -- the register -------------------------------------------------------------------------------
@@ -176,7 +159,7 @@ def _render(user_id: int, *, status: int = 200, refusal: str | None = None, **fo
 
 def _refused(user_id: int, exc: DomainError, form=None, key: str | None = None):
     db.session.rollback()
-    refusal = None if _put_error(form, exc) else exc.message
+    refusal = None if put_error(form, exc) else exc.message
     extra = {key: form} if key and form is not None else {}
     return _render(user_id, status=exc.status, refusal=refusal, **extra)
 
@@ -363,7 +346,7 @@ def edit_declaration(declaration_id: int):
             changes = register.update_declaration(decl, **_decl_data(form))
         except DomainError as exc:
             db.session.rollback()
-            if not _put_error(form, exc):
+            if not put_error(form, exc):
                 form.form_errors.append(exc.message)
             status = exc.status
             decl = _declaration(declaration_id)

@@ -15,9 +15,7 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
-    g,
     redirect,
     render_template,
     request,
@@ -25,7 +23,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 from wtforms.fields.choices import SelectChoice
 
@@ -67,14 +65,14 @@ from accreditor.auth.models import User
 from accreditor.cabs.models import Cab, CabLocation
 from accreditor.core.audit import AuditEvent
 from accreditor.core.db import commit
-from accreditor.core.errors import DomainError
-from accreditor.core.permissions import STAFF_ROLES, Role, has_role, require_role
+from accreditor.core.errors import DomainError, put_error
+from accreditor.core.permissions import STAFF_ROLES, Role, has_role, require_role, staff_only_or_404
 from accreditor.core.tenancy import get_scoped_or_404
 from accreditor.extensions import db
 from accreditor.refdata import services as refdata
 from accreditor.refdata.models import Programme
 from accreditor.scopes import services as scope_services
-from accreditor.scopes.models import LIVE_STATUSES, Accreditation
+from accreditor.scopes.models import Accreditation
 from accreditor.tenants.models import TenantPolicy
 
 bp = Blueprint("assessments", __name__, url_prefix="/assessments")
@@ -88,13 +86,7 @@ TABS = ("details", "sample", "team", "plan", "report", "history")
 S = AssessmentStatus
 
 
-@bp.before_request
-def staff_only():
-    """CAB users get 404 on every staff assessment URL, like another tenant's objects: their
-    view of assessments is the portal."""
-    membership = g.get("membership")
-    if membership is None or not membership.is_staff:
-        abort(404)
+bp.before_request(staff_only_or_404)
 
 
 @bp.context_processor
@@ -102,26 +94,6 @@ def labels():
     return {"type_labels": TYPE_LABELS, "mode_labels": MODE_LABELS,
             "status_labels": STATUS_LABELS, "status_badges": STATUS_BADGES,
             "role_labels": ROLE_LABELS, "recommendations": services.RECOMMENDATIONS}
-
-
-def _link(endpoint: str, path: str, **values) -> str:
-    """``url_for(endpoint)`` when that page exists, else the documented path (other helpers'
-    pages are being written at the same time)."""
-    if endpoint in current_app.view_functions:
-        return url_for(endpoint, **values)
-    return f"/{g.tenant.slug}{path}"
-
-
-def _put_error(form, exc: DomainError) -> bool:
-    """Put a service's refusal beside the field it names; False when the form has no such
-    field (the page shows it at the top)."""
-    target = getattr(form, exc.field or "", None) if form is not None else None
-    if target is None or not hasattr(target, "errors"):
-        return False
-    if not isinstance(target.errors, list):
-        target.errors = list(target.errors)
-    target.errors.append(exc.message)
-    return True
 
 
 # -- the list -----------------------------------------------------------------------------------
@@ -214,27 +186,15 @@ def _choose_accreditation():
     """No accreditation named: search the live ones by CAB name or number (50 at most)."""
     form = AccreditationSearchForm(request.args)
     q = (form.q.data or "").strip()
-    stmt = (select(Accreditation, Cab.legal_name, Programme.code, Programme.name)
-            .join(Cab, Cab.id == Accreditation.cab_id)
-            .join(Programme, Programme.id == Accreditation.programme_id)
-            .where(Accreditation.status.in_([s.value for s in LIVE_STATUSES]),
-                   scope_services.accreditation_visible_to_staff()))
-    if q:
-        stmt = stmt.where(or_(Cab.legal_name.icontains(q, autoescape=True),
-                              cast(Accreditation.number, String).icontains(q, autoescape=True)))
-    rows = db.session.execute(
-        stmt.order_by(func.lower(Cab.legal_name), Programme.code).limit(51)).all()
+    rows = scope_services.live_accreditations_for_staff(q, limit=51)
     return render_template("assessments/choose.html", form=form, rows=rows[:50],
                            more=len(rows) > 50, q=q)
 
 
 def _load_accreditation(accreditation_id: int) -> Accreditation:
     """404 for another tenant's accreditation and for one only a CAB's draft has opened."""
-    acc = db.session.execute(
-        select(Accreditation)
-        .where(Accreditation.id == accreditation_id, scope_services.accreditation_visible_to_staff())
-        .options(joinedload(Accreditation.cab), joinedload(Accreditation.programme))
-    ).scalar_one_or_none()
+    acc = scope_services.staff_accreditation(
+        accreditation_id, joinedload(Accreditation.cab), joinedload(Accreditation.programme))
     if acc is None:
         abort(404)
     return acc
@@ -267,7 +227,7 @@ def new():
         except DomainError as exc:
             db.session.rollback()
             acc = _load_accreditation(accreditation_id)  # the rollback expired it
-            if not _put_error(form, exc):
+            if not put_error(form, exc):
                 form.form_errors.append(exc.message)
             status = exc.status
         else:
@@ -279,8 +239,7 @@ def new():
     elif request.method == "POST":
         status = 400
     return render_template("assessments/new.html", acc=acc, form=form,
-                           cab_url=_link("tenant.cabs.show", f"/cabs/{acc.cab_id}",
-                                         cab_id=acc.cab_id)), status
+                           cab_url=url_for("tenant.cabs.show", cab_id=acc.cab_id)), status
 
 
 # -- estimator settings -------------------------------------------------------------------------
@@ -306,7 +265,7 @@ def estimator_settings():
             changes = estimator.update_effort_factors(policy, raw)
         except DomainError as exc:
             db.session.rollback()
-            if not _put_error(form, exc):
+            if not put_error(form, exc):
                 form.form_errors.append(exc.message)
             status = exc.status
         else:
@@ -355,9 +314,9 @@ def _render(assessment_id: int, tab: str, *, status: int = 200, refusal: str | N
                  "refusal": refusal, "action_form": ActionForm(formdata=None),
                  "plan_editable": st in services.PLAN_EDITABLE,
                  "team_editable": st in team_services.TEAM_EDITABLE,
-                 "cab_url": _link("tenant.cabs.show", f"/cabs/{a.cab_id}", cab_id=a.cab_id),
-                 "scope_url": _link("tenant.scopes.show", f"/accreditations/{a.accreditation_id}",
-                                    accreditation_id=a.accreditation_id),
+                 "cab_url": url_for("tenant.cabs.show", cab_id=a.cab_id),
+                 "scope_url": url_for("tenant.scopes.show",
+                                      accreditation_id=a.accreditation_id),
                  "reopen_form": forms.get("reopen_form") or ReasonForm(formdata=None,
                                                                        prefix="reopen"),
                  "cancel_form": forms.get("cancel_form") or ReasonForm(formdata=None,
@@ -469,7 +428,7 @@ def _act(assessment_id: int, tab: str, call, success: str, *, form=None, form_ke
         call()
     except DomainError as exc:
         db.session.rollback()
-        placed = _put_error(form, exc)
+        placed = put_error(form, exc)
         forms = {form_key: form} if form_key and form is not None else {}
         return _render(assessment_id, tab, status=exc.status,
                        refusal=None if placed else exc.message, **forms)

@@ -20,16 +20,14 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
-    g,
     redirect,
     render_template,
     request,
     url_for,
 )
 from flask_babel import gettext as _
-from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 from wtforms.fields.choices import SelectChoice
 
@@ -49,13 +47,13 @@ from accreditor.assessments.witness_forms import (
 )
 from accreditor.cabs.models import Cab
 from accreditor.core.db import commit
-from accreditor.core.errors import DomainError
-from accreditor.core.permissions import STAFF_ROLES, Role, has_role, require_role
+from accreditor.core.errors import DomainError, put_error
+from accreditor.core.permissions import STAFF_ROLES, Role, has_role, require_role, staff_only_or_404
 from accreditor.core.tenancy import get_scoped_or_404
 from accreditor.extensions import db
 from accreditor.refdata.models import Programme, ScopeType
 from accreditor.scopes import services as scope_services
-from accreditor.scopes.models import LIVE_STATUSES, Accreditation
+from accreditor.scopes.models import Accreditation
 
 bp = Blueprint("witnesses", __name__, url_prefix="/witnesses")
 
@@ -64,12 +62,7 @@ WRITERS = (Role.admin, Role.manager, Role.assessor)
 PAGE_SIZE = 50
 
 
-@bp.before_request
-def staff_only():
-    """CAB users get 404 on every witness URL, like another tenant's objects."""
-    membership = g.get("membership")
-    if membership is None or not membership.is_staff:
-        abort(404)
+bp.before_request(staff_only_or_404)
 
 
 @bp.context_processor
@@ -80,26 +73,13 @@ def labels():
             "due_badges": DUE_BADGES, "type_labels": TYPE_LABELS}
 
 
-def _link(endpoint: str, path: str, **values) -> str:
-    """``url_for(endpoint)`` when that page exists, else the documented path."""
-    if endpoint in current_app.view_functions:
-        return url_for(endpoint, **values)
-    return f"/{g.tenant.slug}{path}"
-
-
-def _put_error(form, exc: DomainError) -> bool:
-    target = getattr(form, exc.field or "", None) if form is not None else None
-    if target is None or not hasattr(target, "errors"):
-        return False
-    if not isinstance(target.errors, list):
-        target.errors = list(target.errors)
-    target.errors.append(exc.message)
-    return True
-
-
 def _load_accreditation(accreditation_id: int) -> Accreditation:
-    return get_scoped_or_404(Accreditation, accreditation_id, joinedload(Accreditation.cab),
-                             joinedload(Accreditation.programme))
+    """404 for another tenant's accreditation and for one only a CAB's draft has opened."""
+    acc = scope_services.staff_accreditation(accreditation_id, joinedload(Accreditation.cab),
+                                             joinedload(Accreditation.programme))
+    if acc is None:
+        abort(404)
+    return acc
 
 
 def _scope_type(acc: Accreditation) -> ScopeType:
@@ -166,9 +146,8 @@ def matrix(accreditation_id: int):
     st = _scope_type(acc)
     ctx: dict = {"acc": acc, "is_ms": st == ScopeType.ms_certification,
                  "recent": services.recent(acc), "can_record": _may_open_forms(),
-                 "cab_url": _link("tenant.cabs.show", f"/cabs/{acc.cab_id}", cab_id=acc.cab_id),
-                 "scope_url": _link("tenant.scopes.show", f"/accreditations/{acc.id}",
-                                    accreditation_id=acc.id)}
+                 "cab_url": url_for("tenant.cabs.show", cab_id=acc.cab_id),
+                 "scope_url": url_for("tenant.scopes.show", accreditation_id=acc.id)}
     if ctx["is_ms"]:
         ctx["m"] = services.matrix(acc)
     else:
@@ -183,16 +162,7 @@ def _choose_accreditation():
     """No accreditation named: search the live ones by CAB name or number (50 at most)."""
     form = AccreditationSearchForm(request.args)
     q = (form.q.data or "").strip()
-    stmt = (select(Accreditation, Cab.legal_name, Programme.code, Programme.name)
-            .join(Cab, Cab.id == Accreditation.cab_id)
-            .join(Programme, Programme.id == Accreditation.programme_id)
-            .where(Accreditation.status.in_([s.value for s in LIVE_STATUSES]),
-                   scope_services.accreditation_visible_to_staff()))
-    if q:
-        stmt = stmt.where(or_(Cab.legal_name.icontains(q, autoescape=True),
-                              cast(Accreditation.number, String).icontains(q, autoescape=True)))
-    rows = db.session.execute(
-        stmt.order_by(func.lower(Cab.legal_name), Programme.code).limit(51)).all()
+    rows = scope_services.live_accreditations_for_staff(q, limit=51)
     return render_template("assessments/witness/choose.html", form=form, rows=rows[:50],
                            more=len(rows) > 50, q=q)
 
@@ -234,7 +204,7 @@ def new():
             w = services.record_witness(acc, **_data(form))
         except DomainError as exc:
             db.session.rollback()
-            placed = _put_error(form, exc)
+            placed = put_error(form, exc)
             return _render_form(accreditation_id, form, status=exc.status,
                                 refusal=None if placed else exc.message)
         witness_id = w.id
@@ -258,9 +228,9 @@ def show(witness_id: int):
     return render_template(
         "assessments/witness/show.html", w=w, acc=acc, assessment=assessment,
         can_edit=_may_open_forms() and services.can_write(assessment),
-        assessment_url=_link("tenant.assessments.show", f"/assessments/{w.assessment_id}",
-                             assessment_id=w.assessment_id) if w.assessment_id else None,
-        cab_url=_link("tenant.cabs.show", f"/cabs/{acc.cab_id}", cab_id=acc.cab_id))
+        assessment_url=url_for("tenant.assessments.show", assessment_id=w.assessment_id)
+        if w.assessment_id else None,
+        cab_url=url_for("tenant.cabs.show", cab_id=acc.cab_id))
 
 
 @bp.route("/<int:witness_id>/edit", methods=["GET", "POST"])
@@ -280,7 +250,7 @@ def edit(witness_id: int):
             services.update_witness(w, acc, **_data(form))
         except DomainError as exc:
             db.session.rollback()
-            placed = _put_error(form, exc)
+            placed = put_error(form, exc)
             return _render_form(acc.id, form, witness=_load_witness(witness_id),
                                 status=exc.status, refusal=None if placed else exc.message)
         commit()

@@ -15,7 +15,6 @@ from flask import (
     Blueprint,
     current_app,
     flash,
-    g,
     redirect,
     render_template,
     request,
@@ -40,13 +39,14 @@ from accreditor.cabs.forms import (
 from accreditor.cabs.models import Cab, CabContact, CabLocation, LocationKind
 from accreditor.core.audit import AuditEvent
 from accreditor.core.db import commit
-from accreditor.core.errors import DomainError
+from accreditor.core.errors import DomainError, put_error
 from accreditor.core.permissions import STAFF_ROLES, Role, has_role, require_role
 from accreditor.core.tenancy import get_scoped_or_404
 from accreditor.extensions import db
 from accreditor.refdata import services as refdata
 from accreditor.refdata.models import Programme
 from accreditor.scopes import services as scope_services
+from accreditor.scopes.labels import ACCREDITATION_STATUS_LABELS
 from accreditor.scopes.models import Accreditation, AccreditationStatus, ItemStatus, ScopeItem
 
 bp = Blueprint("cabs", __name__, url_prefix="/cabs")
@@ -54,21 +54,9 @@ bp = Blueprint("cabs", __name__, url_prefix="/cabs")
 PAGE_SIZE = 50
 READERS = (Role.admin, Role.manager, Role.assessor, Role.decision_maker)
 EDITORS = (Role.admin, Role.manager)
-# Pages of other capabilities this workspace links to (see ``_link``).
-SCOPE_ENDPOINT = "tenant.scopes.show"
-APPLICATION_ENDPOINT = "tenant.applications.show"
+# Who may plan an assessment (the "Plan an assessment" link; assessments.views.PLANNERS).
+PLANNERS = (Role.admin, Role.manager)
 
-ACCREDITATION_STATUS_LABELS = {
-    AccreditationStatus.applicant: _l("applicant"),
-    AccreditationStatus.accredited: _l("accredited"),
-    AccreditationStatus.partially_suspended: _l("partially suspended"),
-    AccreditationStatus.suspended: _l("suspended"),
-    AccreditationStatus.withdrawn: _l("withdrawn"),
-    AccreditationStatus.voluntarily_withdrawn: _l("voluntarily withdrawn"),
-    AccreditationStatus.expired: _l("expired"),
-    AccreditationStatus.refused: _l("refused"),
-    AccreditationStatus.lapsed: _l("lapsed"),
-}
 ACCREDITATION_STATUS_COLOURS = {
     AccreditationStatus.applicant: "info",
     AccreditationStatus.accredited: "success",
@@ -110,14 +98,6 @@ LOCATION_KIND_LABELS = {
 }
 
 
-def _link(endpoint: str, path: str, **values) -> str:
-    """``url_for(endpoint)`` once that page exists; until then the documented path, so links
-    never break while the other capabilities are being written."""
-    if endpoint in current_app.view_functions:
-        return url_for(endpoint, **values)
-    return f"/{g.tenant.slug}{path}"
-
-
 @bp.context_processor
 def cab_helpers():
     return {
@@ -128,21 +108,15 @@ def cab_helpers():
         "application_type_labels": APPLICATION_TYPE_LABELS,
         "application_status_labels": APPLICATION_STATUS_LABELS,
         "location_kind_labels": LOCATION_KIND_LABELS,
-        "scope_url": lambda acc: _link(SCOPE_ENDPOINT, f"/accreditations/{acc.id}",
-                                       accreditation_id=acc.id),
-        "application_url": lambda app: _link(APPLICATION_ENDPOINT, f"/applications/{app.id}",
-                                             application_id=app.id),
+        "scope_url": lambda acc: url_for("tenant.scopes.show", accreditation_id=acc.id),
+        "application_url": lambda app: url_for("tenant.applications.show",
+                                               application_id=app.id),
     }
 
 
 def _show_error(form, exc: DomainError) -> None:
     """Put a service's refusal beside the field it names (above the form otherwise)."""
-    target = getattr(form, exc.field or "", None)
-    if target is not None and hasattr(target, "errors"):
-        if not isinstance(target.errors, list):
-            target.errors = list(target.errors)
-        target.errors.append(exc.message)
-    else:
+    if not put_error(form, exc):
         form.form_errors.append(exc.message)
 
 
@@ -450,7 +424,7 @@ def _render_accreditations(cab: Cab, form: OpenAccreditationForm):
     ):
         counts[acc_id][status] = n
     return render_template("cabs/accreditations.html", cab=cab, accreditations=accs,
-                           counts=counts, form=form)
+                           counts=counts, form=form, can_plan=has_role(*PLANNERS))
 
 
 @bp.get("/<int:cab_id>/accreditations")
@@ -477,10 +451,8 @@ def open_accreditation(cab_id: int):
             code = programme.code
             commit()
             flash(_("Accreditation for %(p)s opened (status applicant).", p=code), "success")
-            # Next step is the scope: go there once the scope page exists.
-            if SCOPE_ENDPOINT in current_app.view_functions:
-                return redirect(url_for(SCOPE_ENDPOINT, accreditation_id=acc.id))
-            return redirect(url_for(".accreditations", cab_id=cab_id))
+            # Next step is the scope.
+            return redirect(url_for("tenant.scopes.show", accreditation_id=acc.id))
     return _render_accreditations(cab, form)
 
 

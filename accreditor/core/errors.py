@@ -46,6 +46,19 @@ class InvalidTransition(Conflict):
     code = "invalid_transition"
 
 
+def put_error(form, exc: DomainError) -> bool:
+    """Put a service's refusal beside the form field it names (``exc.field``). False when
+    there is no form or it has no such field: the caller then shows ``exc.message`` at the
+    top of the form or page."""
+    target = getattr(form, exc.field or "", None) if form is not None else None
+    if target is None or not hasattr(target, "errors"):
+        return False
+    if not isinstance(target.errors, list):
+        target.errors = list(target.errors)
+    target.errors.append(exc.message)
+    return True
+
+
 def _wants_json() -> bool:
     return request.path.startswith("/api/") or (
         request.accept_mimetypes.best == "application/json"

@@ -41,6 +41,15 @@ def has_role(*roles: Role) -> bool:
     return membership is not None and membership.has_any_role(*roles)
 
 
+def staff_only_or_404() -> None:
+    """``before_request`` hook of the staff-only blueprints: CAB users (and anyone without a
+    membership) get 404 on staff URLs, like another tenant's objects — their view is the
+    portal."""
+    membership = g.get("membership")
+    if membership is None or not membership.is_staff:
+        abort(404)
+
+
 def require_role(*roles: Role) -> Callable:
     """View decorator: 403 unless the current membership holds one of ``roles``.
 

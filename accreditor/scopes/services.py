@@ -13,7 +13,7 @@ from datetime import date
 
 from dateutil.relativedelta import relativedelta
 from flask_babel import gettext as _
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import Row, String, cast, exists, func, or_, select
 
 from accreditor.core import audit
 from accreditor.core.errors import Conflict, NotFound, ValidationFailed
@@ -24,6 +24,7 @@ from accreditor.refdata.models import Programme, ScopeType, StandardEdition, Ter
 from accreditor.scopes import schemas
 from accreditor.scopes.models import (
     ITEM_TRANSITIONS,
+    LIVE_STATUSES,
     Accreditation,
     AccreditationStatus,
     IbType,
@@ -121,6 +122,34 @@ def accreditation_visible_to_staff():
                                line_visible_to_staff())
     return or_(Accreditation.status != AccreditationStatus.applicant.value, ~opened_by_draft,
                sent, own_lines)
+
+
+def staff_accreditation(accreditation_id: int, *options) -> Accreditation | None:
+    """The accreditation a staff page names, loaded with ``options`` in one statement; None for
+    another tenant's and for one only a CAB's draft application has opened (the view's 404)."""
+    return db.session.execute(
+        select(Accreditation)
+        .where(Accreditation.id == accreditation_id, accreditation_visible_to_staff())
+        .options(*options)
+    ).scalar_one_or_none()
+
+
+def live_accreditations_for_staff(q: str, limit: int) -> list[Row]:
+    """Live accreditations staff may see whose CAB name or number contains ``q`` (all when
+    empty), by CAB name then programme code, at most ``limit``: rows of (Accreditation, CAB
+    legal name, programme code, programme name)."""
+    from accreditor.cabs.models import Cab
+
+    stmt = (select(Accreditation, Cab.legal_name, Programme.code, Programme.name)
+            .join(Cab, Cab.id == Accreditation.cab_id)
+            .join(Programme, Programme.id == Accreditation.programme_id)
+            .where(Accreditation.status.in_([s.value for s in LIVE_STATUSES]),
+                   accreditation_visible_to_staff()))
+    if q:
+        stmt = stmt.where(or_(Cab.legal_name.icontains(q, autoescape=True),
+                              cast(Accreditation.number, String).icontains(q, autoescape=True)))
+    return list(db.session.execute(
+        stmt.order_by(func.lower(Cab.legal_name), Programme.code).limit(limit)).all())
 
 
 # -- accreditation numbers (rule 28) ------------------------------------------------------------

@@ -16,7 +16,6 @@ from flask import (
     Response,
     abort,
     flash,
-    g,
     redirect,
     render_template,
     request,
@@ -26,12 +25,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
-from werkzeug.routing import BuildError
 
 from accreditor.auth.models import User
 from accreditor.cabs.models import CabLocation
 from accreditor.core.db import commit
-from accreditor.core.errors import DomainError
+from accreditor.core.errors import DomainError, put_error
 from accreditor.core.permissions import Role, has_role, require_role
 from accreditor.extensions import db
 from accreditor.refdata import services as refdata
@@ -127,12 +125,9 @@ def _item_status_badge(status: str) -> str:
 def _load(accreditation_id: int) -> Accreditation:
     """The accreditation with its CAB, programme and edition (one statement); 404 for another
     tenant's, and for one that only a CAB's draft application has opened (still the CAB's)."""
-    acc = db.session.execute(
-        select(Accreditation)
-        .where(Accreditation.id == accreditation_id, services.accreditation_visible_to_staff())
-        .options(joinedload(Accreditation.cab), joinedload(Accreditation.programme),
-                 joinedload(Accreditation.edition))
-    ).scalar_one_or_none()
+    acc = services.staff_accreditation(
+        accreditation_id, joinedload(Accreditation.cab), joinedload(Accreditation.programme),
+        joinedload(Accreditation.edition))
     if acc is None:
         abort(404)
     return acc
@@ -148,13 +143,6 @@ def _load_item(acc: Accreditation, item_id: int) -> ScopeItem:
     if item is None:
         abort(404)
     return item
-
-
-def _cab_url(cab_id: int) -> str:
-    try:
-        return url_for("tenant.cabs.show", cab_id=cab_id)
-    except BuildError:  # the CAB pages are being written; link by path meanwhile
-        return f"/{g.tenant.slug}/cabs/{cab_id}"
 
 
 class Terms:
@@ -235,7 +223,7 @@ def _header(acc: Accreditation, counts: dict[str, int] | None = None) -> dict:
     status = acc.status_enum
     return {
         "acc": acc,
-        "cab_url": _cab_url(acc.cab_id),
+        "cab_url": url_for("tenant.cabs.show", cab_id=acc.cab_id),
         "status_label": ACCREDITATION_STATUS_LABELS.get(status, acc.status),
         "status_badge": ACCREDITATION_STATUS_BADGES.get(status, "text-bg-secondary"),
         "counts": counts,
@@ -317,14 +305,6 @@ def as_of(accreditation_id: int):
 # -- accreditation details --------------------------------------------------------------------
 
 
-def _show_error(form, exc: DomainError) -> None:
-    target = form._fields.get(exc.field or "")
-    if target is not None:
-        target.errors = [*target.errors, exc.message]
-    else:
-        form.form_errors.append(exc.message)
-
-
 @bp.route("/<int:accreditation_id>/edit", methods=["GET", "POST"])
 @require_role(*EDITORS)
 def edit(accreditation_id: int):
@@ -354,7 +334,8 @@ def edit(accreditation_id: int):
                 edition_id=form.edition_id.data,
             )
         except DomainError as exc:
-            _show_error(form, exc)
+            if not put_error(form, exc):
+                form.form_errors.append(exc.message)
             status = exc.status
         else:
             commit()

@@ -160,7 +160,9 @@ def test_no_assessment_or_programme_for_an_accreditation_only_a_draft_opened(
     login_as(manager)
     for url in (f"/alpha/assessments/new?accreditation_id={app.accreditation_id}",
                 f"/alpha/programme/{app.accreditation_id}",
-                f"/alpha/programme/{app.accreditation_id}/coverage"):
+                f"/alpha/programme/{app.accreditation_id}/coverage",
+                f"/alpha/witnesses/accreditation/{app.accreditation_id}",
+                f"/alpha/witnesses/new?accreditation_id={app.accreditation_id}"):
         assert client.get(url).status_code == 404, url
     assert "Precision Calibration" not in client.get("/alpha/programme/?show=all").get_data(
         as_text=True)

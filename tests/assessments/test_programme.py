@@ -623,6 +623,21 @@ def test_coverage_lists_what_the_cycle_leaves_uncovered(client, login_as, tenant
     assert shown == [str(ids[1]), str(ids[2])]
 
 
+def test_the_coverage_of_an_ms_cb_links_to_its_witness_matrix_and_a_labs_does_not(
+        client, login_as, tenant_a, manager):
+    _cab, ms, _ids = ms_setup(tenant_a)
+    _lab, lab = cal_acc(tenant_a, "Two Site Labs")
+    login_as(manager)
+    page = client.get(url(ms.id, "/coverage"))
+    link = re.search(r'<a href="([^"]+)" data-testid="witness-matrix-link">', page.get_data(
+        as_text=True))
+    assert link and link.group(1) == f"/alpha/witnesses/accreditation/{ms.id}"
+    matrix = client.get(link.group(1))
+    assert matrix.status_code == 200 and "Certify Ltd" in text(matrix)
+    assert 'data-testid="witness-matrix-link"' not in client.get(
+        url(lab.id, "/coverage")).get_data(as_text=True)
+
+
 def test_coverage_uses_the_tenants_own_clusters_and_critical_flags(tenant_a):
     from accreditor.refdata import services as refdata
     from accreditor.refdata.models import TermKind

@@ -346,6 +346,40 @@ def test_the_accreditations_tab_shows_grant_cycle_number_and_ib_type(
     assert f'href="/alpha/accreditations/{acc.id}"' in body
 
 
+def _work_links(acc_id: int) -> dict[str, str]:
+    return {"Programme": f"/alpha/programme/{acc_id}",
+            "Witnessing": f"/alpha/witnesses/accreditation/{acc_id}",
+            "Plan an assessment": f"/alpha/assessments/new?accreditation_id={acc_id}"}
+
+
+def test_a_manager_reaches_programme_witnessing_and_planning_from_a_live_accreditation(
+    client, tenant_a, manager_a, acme, login_as
+):
+    ended = granted(tenant_a, acme, withdraw=True)
+    live = granted(tenant_a, acme)
+    login_as(manager_a)
+    resp = client.get(f"/alpha/cabs/{acme.id}/accreditations")
+    body = resp.get_data(as_text=True)
+    for label, href in _work_links(live.id).items():
+        assert re.search(rf'<a href="{re.escape(html.escape(href))}">{label}<', body), label
+        assert client.get(href).status_code == 200, href
+    for href in _work_links(ended.id).values():  # a withdrawn accreditation: no work to plan
+        assert html.escape(href) not in body
+
+
+def test_a_decision_maker_gets_programme_and_witnessing_but_not_planning(
+    client, tenant_a, decider_a, acme, login_as
+):
+    acc = granted(tenant_a, acme)
+    login_as(decider_a)
+    body = client.get(f"/alpha/cabs/{acme.id}/accreditations").get_data(as_text=True)
+    links = _work_links(acc.id)
+    assert f'href="{links["Programme"]}"' in body and f'href="{links["Witnessing"]}"' in body
+    assert "Plan an assessment" not in body
+    assert "/alpha/assessments/new" not in body
+    assert client.get(links["Plan an assessment"]).status_code == 403
+
+
 def test_staff_open_an_accreditation_from_the_cab_record(
     client, tenant_a, manager_a, acme, login_as, audit_actions
 ):
@@ -508,6 +542,8 @@ def test_the_accreditations_tab_runs_the_same_number_of_queries_for_2_and_10(
     large, resp = measure()
     assert words(resp).count("voluntarily withdrawn") == 8
     assert words(resp).count("1 withdrawn") == 8
+    # the links of the two live accreditations (17020, 17025-C) cost no statement of their own
+    assert resp.get_data(as_text=True).count("/alpha/assessments/new?accreditation_id=") == 2
     print(f"QUERYCOUNT {url} {small} {large}")
     assert small == large
     assert large <= 8
