@@ -579,3 +579,45 @@ def test_the_other_tabs_run_a_fixed_number_of_queries(
     grow(2, 18)
     assert small == measure()
     assert small <= 6  # sign-in work (4) + the CAB + one more
+
+
+def test_the_assessments_tab_lists_the_cabs_assessments_in_a_fixed_number_of_queries(
+    client, tenant_a, manager_a, acme, login_as, count_queries
+):
+    from datetime import date, timedelta
+
+    from accreditor.assessments import services as assessment_services
+    from accreditor.core.db import commit
+    from tests.factories import CAL_LINE, create_accreditation
+
+    acc = create_accreditation(tenant_a, acme, "17025-C", lines=[CAL_LINE])
+    other = create_cab(tenant_a, "Other Lab Ltd")
+    other_acc = create_accreditation(tenant_a, other, "17025-C", lines=[CAL_LINE])
+
+    def plan(acc_id: int, n: int, first: int) -> None:
+        with tenant_scope(tenant_a):
+            a = db.session.execute(select(Accreditation).where(Accreditation.id == acc_id)
+                                   ).scalar_one()
+            for i in range(first, first + n):
+                day = date.today() + timedelta(days=10 + i)
+                assessment_services.create_assessment(a, "surveillance", "onsite", day, day)
+            commit()
+
+    plan(other_acc.id, 1, 0)
+    login_as(manager_a)
+    url = f"/alpha/cabs/{acme.id}/assessments"
+
+    def measure():
+        client.get(url)
+        with count_queries() as q:
+            resp = client.get(url)
+        assert resp.status_code == 200
+        return q.count, resp
+
+    plan(acc.id, 2, 0)
+    small, resp = measure()
+    assert words(resp).count("Surveillance") == 2  # not the other CAB's
+    plan(acc.id, 58, 2)
+    large, resp = measure()
+    assert "Page 1 of 2" in words(resp) and words(resp).count("Surveillance") == 50
+    assert small == large <= 8
