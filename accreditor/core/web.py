@@ -88,7 +88,7 @@ def init_app(app: Flask) -> None:
                 "request",
                 extra={
                     "method": request.method,
-                    "path": request.path,
+                    "path": _loggable_path(),
                     "status": response.status_code,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                     "tenant": getattr(g.get("tenant"), "slug", None),
@@ -97,6 +97,15 @@ def init_app(app: Flask) -> None:
                 },
             )
         return response
+
+
+def _loggable_path() -> str:
+    """The request path for the log, except that a URL carrying a secret (a password-reset or
+    invitation token, a calendar-feed token) is logged as its rule: whoever reads the logs must
+    not be able to use the link."""
+    if request.view_args and "token" in request.view_args and request.url_rule is not None:
+        return request.url_rule.rule
+    return request.path
 
 
 def external_url(endpoint: str, **values) -> str:

@@ -114,3 +114,17 @@ def test_audit_events_carry_the_request_id_ip_and_actor(client, admin_a, login_a
     assert ev.request_id == "invite-req-0001"
     assert ev.ip == "203.0.113.9"
     assert ev.actor_id == admin_a.id and ev.actor_label == admin_a.email
+
+
+@pytest.mark.parametrize("path", ["/password/reset/SECRET-TOKEN-123", "/invite/SECRET-TOKEN-123",
+                                  "/feeds/SECRET-TOKEN-123.ics"])
+def test_urls_carrying_a_token_are_logged_without_it(client, caplog, path):
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="accreditor.request"):
+        client.get(path)
+    logged = [r for r in caplog.records if r.name == "accreditor.request"]
+    assert logged, "the request was logged"
+    assert all("SECRET-TOKEN-123" not in str(getattr(r, "path", "")) for r in logged)
+    assert all("SECRET-TOKEN-123" not in r.getMessage() for r in logged)
+    assert "<token>" in logged[-1].path
