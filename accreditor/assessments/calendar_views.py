@@ -109,10 +109,13 @@ def _as_filter(form: CalendarFilterForm) -> calendars.CalendarFilter:
 
 
 def _day(value: str | None) -> date:
+    """The day asked for, or today; years outside 1900–2999 are refused (today), so month and
+    week arithmetic never leaves the calendar."""
     try:
-        return date.fromisoformat(value) if value else date.today()
+        day = date.fromisoformat(value) if value else date.today()
     except ValueError:
         return date.today()
+    return day if 1900 <= day.year <= 2999 else date.today()
 
 
 def _month_start(day: date) -> date:

@@ -450,3 +450,12 @@ def test_pages_and_feed_run_a_bounded_number_of_queries(app, client, login_as, t
     with assert_max_queries(FEED_BOUND):
         resp = fetch(app, token)
     assert resp.status_code == 200 and len(events(resp)) == n
+
+
+@pytest.mark.parametrize("on", ["9999-12-15", "0001-01-01", "not-a-date"])
+def test_a_date_at_the_ends_of_the_calendar_falls_back_to_today(client, login_as, manager, on):
+    login_as(manager)
+    for view in ("month", "agenda"):
+        for period in ("month", "week"):
+            resp = client.get(f"/alpha/calendar/?on={on}&view={view}&period={period}")
+            assert resp.status_code == 200, (view, period)
