@@ -34,6 +34,7 @@ from accreditor.assessments.forms import (
 from accreditor.core.db import commit
 from accreditor.core.errors import DomainError
 from accreditor.core.permissions import STAFF_ROLES, Role, has_role, require_role, staff_only_or_404
+from accreditor.core.web import external_url
 from accreditor.extensions import db
 from accreditor.refdata import services as refdata
 
@@ -194,7 +195,7 @@ def _render_mine(*, new_token: str | None = None, refusal: str | None = None,
     token = calendars.active_token(current_user.id) if is_assessor else None
     feed_url = webcal_url = None
     if new_token:
-        feed_url = url_for("calendar_feed.feed", token=new_token, _external=True)
+        feed_url = external_url("calendar_feed.feed", token=new_token)  # BASE_URL, not Host
         webcal_url = "webcal://" + feed_url.split("://", 1)[1]
     return render_template(
         "assessments/calendar/mine.html", upcoming=upcoming, past=past, older=older,

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, Response, abort, url_for
+from flask import Blueprint, Response, abort
 
 from accreditor.assessments import calendars
 from accreditor.core.tenancy import tenant_scope
+from accreditor.core.web import external_url
 
 bp = Blueprint("calendar_feed", __name__, url_prefix="/feeds")
 
@@ -30,8 +31,8 @@ def feed(token: str):
         body = calendars.build_ics(
             entries, tenant=owner.tenant, user_id=owner.user_id, user_name=owner.user_name,
             places=places,
-            link=lambda aid: url_for("tenant.assessments.show", tenant_slug=slug,
-                                     assessment_id=aid, _external=True))
+            link=lambda aid: external_url("tenant.assessments.show", tenant_slug=slug,
+                                          assessment_id=aid))  # BASE_URL, not Host
     resp = Response(body, mimetype="text/calendar")
     resp.headers["Content-Disposition"] = 'inline; filename="assessments.ics"'
     # Personal data behind a secret URL: browsers and calendar clients may keep it, shared

@@ -459,3 +459,4 @@ def test_a_date_at_the_ends_of_the_calendar_falls_back_to_today(client, login_as
         for period in ("month", "week"):
             resp = client.get(f"/alpha/calendar/?on={on}&view={view}&period={period}")
             assert resp.status_code == 200, (view, period)
+
