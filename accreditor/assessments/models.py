@@ -80,6 +80,8 @@ class AssessorAuthorisation(TenantScoped, TimestampMixin, Base):
     valid_from: Mapped[date]
     valid_to: Mapped[date | None]  # the authorisation stops counting ON this day
     status: Mapped[str] = mapped_column(String(20), default=AuthorisationStatus.proposed)
+    # Four eyes: whoever proposed it cannot approve it (None: loaded as data, e.g. the demo)
+    proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     approved_at: Mapped[datetime | None]
     notes: Mapped[str | None] = mapped_column(Text)

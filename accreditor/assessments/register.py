@@ -48,7 +48,8 @@ from accreditor.documents import services as documents
 from accreditor.documents.models import Confidentiality, Document
 from accreditor.extensions import db
 from accreditor.refdata.models import Programme, RefTerm, ScopeType, TermKind
-from accreditor.scopes.models import Accreditation, ScopeItem
+from accreditor.scopes import services as scope_services
+from accreditor.scopes.models import Accreditation, ItemStatus, ScopeItem
 from accreditor.scopes.schemas import split_multi
 from accreditor.tenants.models import TenantPolicy
 
@@ -301,13 +302,20 @@ def area_kinds(programme: Programme) -> list[str]:
     return [kind for kind, _field in AREA_FIELDS.get(ScopeType(programme.scope_type), ())]
 
 
+# Lines whose scheme an authorisation may name: requested (submitted), accredited or suspended.
+SCHEME_STATUSES = (ItemStatus.applied.value, ItemStatus.accredited.value,
+                   ItemStatus.suspended.value)
+
+
 def _schemes(programme_ids: list[int]) -> list[str]:
-    """17024 schemes named on the tenant's scope lines of the programmes (one query)."""
+    """17024 schemes named on the tenant's live scope lines of the programmes — never a draft
+    application's line or a refused or withdrawn one (one query)."""
     scheme = ScopeItem.fields[SCHEME].as_string()
     return sorted({s.strip() for s in db.session.execute(
         select(scheme).distinct()
         .join(Accreditation, Accreditation.id == ScopeItem.accreditation_id)
-        .where(Accreditation.programme_id.in_(programme_ids), scheme.is_not(None))
+        .where(Accreditation.programme_id.in_(programme_ids), scheme.is_not(None),
+               ScopeItem.status.in_(SCHEME_STATUSES), scope_services.line_visible_to_staff())
     ).scalars() if s and s.strip()}) if programme_ids else []
 
 
@@ -402,7 +410,7 @@ def clean_areas(programme: Programme, area_kind: str | None, areas) -> tuple[str
 
 
 AUTH_FIELDS = ("user_id", "role", "programme_id", "area_kind", "areas", "valid_from",
-               "valid_to", "status", "notes")
+               "valid_to", "status", "notes", "proposed_by_id")
 
 
 def _programme(programme_id) -> Programme:
@@ -438,10 +446,11 @@ def propose_authorisation(user_id: int, *, role: str, programme_id: int,
         raise ValidationFailed(_("“Valid to” must be after “valid from” (it is the first day "
                                  "the authorisation no longer counts)."), field="valid_to")
     kind, clean = clean_areas(programme, area_kind, areas)
+    actor = acting_user()
     auth = AssessorAuthorisation(
         user_id=user_id, role=role, programme_id=programme.id, area_kind=kind, areas=clean,
         valid_from=valid_from, valid_to=valid_to, status=AuthorisationStatus.proposed.value,
-        notes=(notes or "").strip() or None)
+        notes=(notes or "").strip() or None, proposed_by_id=actor.id if actor else None)
     db.session.add(auth)
     db.session.flush()
     audit.record("assessor.authorisation_proposed", auth,
@@ -450,14 +459,18 @@ def propose_authorisation(user_id: int, *, role: str, programme_id: int,
 
 
 def approve_authorisation(auth: AssessorAuthorisation, *, on: date | None = None) -> None:
-    """A manager approves a proposed authorisation — never their own; its areas are checked
-    again; an authorisation that has already expired is not approved."""
+    """A manager approves a proposed authorisation — never their own, and never one they
+    proposed (four eyes); its areas are checked again; an authorisation that has already
+    expired is not approved."""
     _require_manager(_("Only administrators and accreditation managers approve "
                        "authorisations."))
     actor = acting_user()
     if actor is not None and actor.id == auth.user_id:
         raise PermissionDenied(_("You cannot approve your own authorisation; another manager "
                                  "must."))
+    if actor is not None and actor.id == auth.proposed_by_id:
+        raise PermissionDenied(_("You proposed this authorisation; another manager approves "
+                                 "it (four eyes)."))
     if auth.status != AuthorisationStatus.proposed:
         raise Conflict(_("Only a proposed authorisation can be approved; this one is %(s)s.",
                          s=auth.status))
@@ -601,6 +614,12 @@ def _clean_declaration(*, kind, cab_id, organisation, started_on, ended_on, desc
             "ended_on": ended_on, "description": (description or "").strip() or None}
 
 
+def _audit_declaration(action: str, decl: InterestDeclaration, changes: dict) -> None:
+    """Audited without a subject CAB: a declaration is the assessor's own information (readable
+    by managers on the register), not part of the CAB's history that every staff role reads."""
+    audit.record(action, object_type="InterestDeclaration", object_id=decl.id, changes=changes)
+
+
 def record_declaration(user_id: int, **data) -> InterestDeclaration:
     """An assessor declares a link with a CAB or a related body; managers may record one for
     anyone on the register."""
@@ -611,8 +630,7 @@ def record_declaration(user_id: int, **data) -> InterestDeclaration:
     decl = InterestDeclaration(user_id=user_id, **_clean_declaration(**data))
     db.session.add(decl)
     db.session.flush()
-    audit.record("assessor.declaration_recorded", decl,
-                 changes=audit.snapshot(decl, DECL_FIELDS))
+    _audit_declaration("assessor.declaration_recorded", decl, audit.snapshot(decl, DECL_FIELDS))
     return decl
 
 
@@ -625,7 +643,7 @@ def update_declaration(decl: InterestDeclaration, **data) -> dict:
     changes = audit.diff(decl)
     if changes:
         db.session.flush()
-        audit.record("assessor.declaration_updated", decl, changes=changes)
+        _audit_declaration("assessor.declaration_updated", decl, changes)
     return changes
 
 
@@ -644,7 +662,7 @@ def end_declaration(decl: InterestDeclaration, ended_on: date | None) -> None:
     decl.ended_on = ended_on
     changes = audit.diff(decl)
     db.session.flush()
-    audit.record("assessor.declaration_ended", decl, changes=changes)
+    _audit_declaration("assessor.declaration_ended", decl, changes)
 
 
 def declarations_of(user_id: int) -> list[tuple[InterestDeclaration, str | None]]:

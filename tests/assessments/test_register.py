@@ -341,6 +341,11 @@ def test_a_manager_proposes_and_another_approves(client, login_as, tenant_a, man
     assert (auth.status, auth.areas) == ("proposed", ["28", "34", "cluster:Food"])
     assert "Proposed" in row(client.get(url(ann.id)), f"auth-{auth.id}")
     assert actions(tenant_a)[-1] == "assessor.authorisation_proposed"
+    assert auth.proposed_by_id == manager.id
+    # Four eyes: the proposer cannot approve it.
+    resp = client.post(url("authorisations", auth.id, "approve"))
+    assert resp.status_code == 403 and "another manager approves it" in form_error(resp)
+    assert auths_of(tenant_a, ann)[-1].status == "proposed"
     login_as(manager2)
     resp = client.post(url("authorisations", auth.id, "approve"), follow_redirects=True)
     assert "Authorisation approved." in flashes(resp)
@@ -417,11 +422,15 @@ def test_17024_schemes_come_from_the_tenants_scope_lines(client, login_as, tenan
     with tenant_scope(tenant_a):
         db.session.add(ScopeItem(cab_id=cab.id, accreditation_id=acc.id,
                                  fields={"scheme": "Welding inspector"}, summary="x"))
+        db.session.add(ScopeItem(cab_id=cab.id, accreditation_id=acc.id, status="refused",
+                                 fields={"scheme": "Refused scheme"}, summary="y"))
         commit()
     login_as(manager)
     pid = prog("17024", tenant_a)
     resp = propose(client, ann, programme_id=pid, area_kind="scheme", areas="Crane operator")
     assert "Crane operator" in field_error(resp, "areas")
+    resp = propose(client, ann, programme_id=pid, area_kind="scheme", areas="Refused scheme")
+    assert "Refused scheme" in field_error(resp, "areas")  # a refused line is no scheme
     assert propose(client, ann, programme_id=pid, area_kind="scheme",
                    areas="welding inspector").status_code == 302
     assert auths_of(tenant_a, ann)[-1].areas == ["Welding inspector"]
@@ -707,3 +716,22 @@ def test_an_ended_declaration_is_not_ended_again_and_a_withdrawn_authorisation_n
     assert client.post(url("authorisations", auth.id, "withdraw"), data=reason).status_code == 302
     again = client.post(url("authorisations", auth.id, "withdraw"), data=reason)
     assert again.status_code == 409 and "already been withdrawn" in form_error(again)
+
+
+def test_declarations_stay_off_the_cabs_history_that_every_staff_role_reads(
+        client, login_as, tenant_a, manager, ann, ben):
+    """Another assessor may not read Ann's declaration on the register; the CAB history tab
+    (readable by every staff role) must not show it either."""
+    from tests.factories import create_cab
+
+    cab = create_cab(tenant_a, "Declared Lab Ltd")
+    login_as(ann)
+    resp = client.post(url(ann.id, "declarations"), data={
+        "kind": "consultancy", "cab_id": str(cab.id), "organisation": "",
+        "started_on": "2024-01-01", "ended_on": "", "description": "PRIVATE-DECLARATION-TEXT"})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+    login_as(ben)
+    assert client.get(url(ann.id)).status_code == 403
+    history = client.get(f"/alpha/cabs/{cab.id}/history").get_data(as_text=True)
+    assert "PRIVATE-DECLARATION-TEXT" not in history
+    assert actions(tenant_a)[-1] == "assessor.declaration_recorded"
