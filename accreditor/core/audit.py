@@ -13,6 +13,8 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -142,6 +144,19 @@ def _lock_chain(session: Session, tenant_id: int | None) -> None:
     # SQLite serialises writers itself.
 
 
+@contextmanager
+def private_to_cab(private: bool = True) -> Iterator[None]:
+    """Events recorded inside are not attached to their CAB (``subject_cab_id`` stays NULL), so
+    they stay off the staff CAB history: a CAB's work on a draft the AB has not received yet.
+    The tenant's audit log (admins) still has them."""
+    before = g.get("audit_private_to_cab", False)
+    g.audit_private_to_cab = before or private
+    try:
+        yield
+    finally:
+        g.audit_private_to_cab = before
+
+
 def record(
     action: str,
     obj: Any = None,
@@ -165,7 +180,7 @@ def record(
             session.flush()
         object_type = object_type or type(obj).__name__
         object_id = object_id if object_id is not None else getattr(obj, "id", None)
-        subject_cab_id = getattr(obj, "cab_id", None)
+        subject_cab_id = None if g.get("audit_private_to_cab") else getattr(obj, "cab_id", None)
     else:
         subject_cab_id = None
     tid = None if platform else current_tenant_id()

@@ -187,3 +187,31 @@ def test_an_extension_drafts_line_cannot_be_sampled(
         assert len(ids) == 2 and draft_line.id not in ids
         with pytest.raises(ValidationFailed):
             services.set_sample(a, [*ids, draft_line.id])
+
+
+def test_a_drafts_work_stays_off_the_staff_cab_history_until_submitted(
+    client, login_as, tenant_a, lab, lab_user, manager, initial_draft
+):
+    """Lines, documents and edits of a draft are the CAB's own: the CAB history tab (read by
+    every staff role) shows none of them; once submitted, the submission appears."""
+    from io import BytesIO
+
+    from accreditor.core.audit import AuditEvent
+
+    resp = client.post(f"/alpha/portal/applications/{initial_draft}/documents",
+                       data={"file": (BytesIO(b"%PDF-1.4\n%%EOF\n"), "SecretDraftManual.pdf")},
+                       content_type="multipart/form-data")
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+    login_as(manager)
+    history = client.get(f"/alpha/cabs/{lab.id}/history").get_data(as_text=True)
+    assert "SecretDraftManual" not in history and "Draft gauges" not in history
+    with tenant_scope(tenant_a):
+        kept = db.session.execute(select(AuditEvent.action).where(
+            AuditEvent.subject_cab_id.is_(None),
+            AuditEvent.object_type.in_(["Document", "ScopeItem", "Application"]))).scalars().all()
+    assert "document.uploaded" in kept  # still in the tenant's audit trail
+    login_as(lab_user)
+    submit(client, initial_draft)
+    login_as(manager)
+    history = client.get(f"/alpha/cabs/{lab.id}/history").get_data(as_text=True)
+    assert "application.submitted" in history or "submitted" in history.lower()
