@@ -117,16 +117,25 @@ def index():
     if q:
         conds.append(Cab.legal_name.icontains(q, autoescape=True)
                      | Accreditation.number.icontains(q, autoescape=True))
-    accs = db.session.execute(
-        select(Accreditation, Cab.legal_name, Programme.code)
-        .join(Cab, Cab.id == Accreditation.cab_id)
-        .join(Programme, Programme.id == Accreditation.programme_id).where(*conds)
-        .order_by(func.lower(Cab.legal_name), Programme.code, Accreditation.id)).all()
+    listing = (select(Accreditation, Cab.legal_name, Programme.code)
+               .join(Cab, Cab.id == Accreditation.cab_id)
+               .join(Programme, Programme.id == Accreditation.programme_id).where(*conds)
+               .order_by(func.lower(Cab.legal_name), Programme.code, Accreditation.id))
+    wanted = max(1, request.args.get("page", 1, type=int) or 1)
+    if only_problems:
+        # Which programmes have a blocking problem is only known by evaluating them, so this
+        # filter reads every matching accreditation (a tenant's live ones, not its history).
+        accs = db.session.execute(listing).all()
+    else:
+        total = db.session.execute(
+            select(func.count()).select_from(listing.order_by(None).subquery())).scalar_one()
+        pages = max(1, -(-total // PAGE_SIZE))
+        page = min(wanted, pages)
+        offset = (page - 1) * PAGE_SIZE
+        accs = db.session.execute(listing.limit(PAGE_SIZE).offset(offset)).all()
     by_acc: dict[int, list[Assessment]] = {acc.id: [] for acc, _n, _c in accs}
-    if by_acc:
-        ids = select(Accreditation.id).join(Cab, Cab.id == Accreditation.cab_id).where(*conds)
-        for a in programme.assessments_of(ids):
-            by_acc.setdefault(a.accreditation_id, []).append(a)
+    for a in programme.assessments_of(list(by_acc)):
+        by_acc[a.accreditation_id].append(a)
     policy = _policy()
     rows = []
     for acc, cab_name, code in accs:
@@ -139,14 +148,16 @@ def index():
                      "last_onsite": _last_onsite(by_acc[acc.id]), "blocking": blocking,
                      "warnings": len(problems) - blocking,
                      "planned": sum(1 for a in by_acc[acc.id] if a.status != S.cancelled)})
-    total = len(rows)
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(1, request.args.get("page", 1, type=int) or 1), pages)
+    if only_problems:
+        total = len(rows)
+        pages = max(1, -(-total // PAGE_SIZE))
+        page = min(wanted, pages)
+        rows = rows[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
     filters = {k: v for k, v in {"show": "all" if show_all else None,
                                  "problems": "1" if only_problems else None,
                                  "q": q or None}.items() if v}
     return render_template("assessments/programme/index.html",
-                           rows=rows[(page - 1) * PAGE_SIZE:page * PAGE_SIZE], total=total,
+                           rows=rows, total=total,
                            page=page, pages=pages, filters=filters, show_all=show_all,
                            only_problems=only_problems, q=q, today=today)
 

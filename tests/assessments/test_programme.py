@@ -571,6 +571,19 @@ def test_the_list_shows_next_assessment_last_on_site_and_blocking_count(client, 
     assert "Quiet Labs Ltd" not in text(only) and "Precision Metrology Ltd" in text(only)
 
 
+def test_the_list_pages_in_the_database(client, login_as, tenant_a, manager, monkeypatch):
+    from accreditor.assessments import programme_views
+
+    monkeypatch.setattr(programme_views, "PAGE_SIZE", 2)
+    for name in ("Alpha Labs Ltd", "Beta Labs Ltd", "Gamma Labs Ltd"):
+        cal_acc(tenant_a, name)
+    login_as(manager)
+    first, second = text(client.get("/alpha/programme/")), text(client.get(
+        "/alpha/programme/?page=2"))
+    assert "Alpha Labs" in first and "Beta Labs" in first and "Gamma Labs" not in first
+    assert "Gamma Labs" in second and "Alpha Labs" not in second
+
+
 # -- coverage -----------------------------------------------------------------------------------
 
 MS = "ISO 9001:2015"
