@@ -15,6 +15,7 @@ from accreditor.assessments.models import (
     AssessmentStatus,
     AssessorAuthorisation,
     InterestDeclaration,
+    TeamAssignment,
     TeamRole,
     Witness,
 )
@@ -25,6 +26,8 @@ from accreditor.demo import load_demo
 from accreditor.extensions import db
 from accreditor.scopes.models import Accreditation
 from accreditor.tenants.models import Tenant
+
+TEAM_PROBLEMS = {"double_booked", "lead_not_authorised", "role_not_authorised", "not_covered"}
 
 
 def _counts() -> tuple[int, ...]:
@@ -64,6 +67,11 @@ def test_demo_has_programmes_witnesses_and_a_conflicting_declaration_per_tenant(
                        and a.type == "surveillance")
             result = team_services.check_team(nxt, [(victor.id, TeamRole.assessor)])
             assert any(p.rule == "3" and p.user_id == victor.id for p in result.problems)
+            # Every demo witness was recorded through the witness service, with its checks.
+            rows_w = db.session.execute(select(Witness)).scalars().all()
+            assert len(rows_w) == 8  # Meridian 4, Assured 4: none refused
+            for w in rows_w:
+                assert w.audit_type in witness.AUDIT_TYPES and w.place, w.id
             # Meridian: ISO 9001 code 28 last witnessed over five years ago.
             meridian = next(a for a in live if a.cab.legal_name.startswith("Meridian"))
             last_28 = db.session.execute(
@@ -75,6 +83,25 @@ def test_demo_has_programmes_witnesses_and_a_conflicting_declaration_per_tenant(
             assert [(r.standard, r.code, r.status) for r in witness.overdue_critical(meridian)] \
                 == [("ISO 9001:2015", "28", "overdue")]
             assert witness.overdue_critical(assured) == []
+            # Every demo team passes the team check's booking, lead and coverage rules.
+            teams = {a.id: team_services.members_of(a) for a in rows}
+            problems = [(a.id, a.type, a.planned_start_on.isoformat(), p.code, p.message)
+                        for a in rows if teams[a.id]
+                        for p in team_services.check_team(a, teams[a.id]).problems
+                        if p.code in TEAM_PROBLEMS]
+            assert problems == [], "\n".join(map(str, problems))
+    # Freya assesses for both tenants: her visits in one never overlap those in the other.
+    freya = db.session.execute(
+        select(User).where(User.email == "freelance@assessors.example.org")).scalar_one()
+    visits = []
+    for tenant in tenants:
+        with tenant_scope(tenant):
+            visits.append(db.session.execute(
+                select(Assessment.planned_start_on, Assessment.planned_end_on)
+                .join(TeamAssignment, TeamAssignment.assessment_id == Assessment.id)
+                .where(TeamAssignment.user_id == freya.id)).all())
+    assert visits[0] and visits[1]
+    assert not [(a, b) for a in visits[0] for b in visits[1] if a[0] <= b[1] and b[0] <= a[1]]
     before = _counts()
     load_demo()
     commit()

@@ -6,7 +6,7 @@ calibrate its factors.
     days = base office + base site (per type)
          + Σ distinct technical areas in the sample × unit factor (per scope type)
          + (locations − 1) × per-location factor
-         + Σ witnesses × (prep + witnessed + report)
+         + Σ witnesses × (prep + witnessed + report)   (a witness assessment: at least one)
          + close-out (per type)
          then site days × the remote (or hybrid) factor for remote (hybrid) assessments
 
@@ -49,7 +49,7 @@ DEFAULT_FACTORS: dict = {
         "extension": [1.0, 1.0],
         "follow_up": [0.5, 1.0],
         "special": [0.5, 1.0],
-        "witness": [0.5, 0.0],
+        "witness": [0.25, 0.0],  # coordination; the witnessed activity is per_witness
     },
     # site days per distinct technical area in the sample (technique, CMC discipline,
     # IAF cluster, inspection field, scheme)
@@ -59,7 +59,7 @@ DEFAULT_FACTORS: dict = {
     "per_witness": 1.75,  # 0.5 preparation + 1.0 witnessed + 0.25 report
     "close_out": {"document_review": 0.0, "pre_assessment": 0.0, "initial": 0.75,
                   "reassessment": 0.5, "surveillance": 0.5, "extension": 0.5, "follow_up": 0.25,
-                  "special": 0.25, "witness": 0.25},
+                  "special": 0.25, "witness": 0.0},
     "remote_site_factor": 1.0,  # site days done remotely (1.0 = same effort)
     "hybrid_site_factor": 1.0,  # site days of a hybrid assessment
 }
@@ -262,9 +262,17 @@ def estimate_days(assessment: Assessment) -> Estimate:
     lines.append((_("Locations beyond the first: %(n)d × %(f)s", n=extra_locations,
                     f=loc_factor), loc_days))
     witness_factor = _d(f["per_witness"])
+    if assessment.type == AssessmentType.witness and witnesses < 1:
+        # A witness assessment observes at least one CAB activity (UKAS: each witnessed
+        # assessment 0.5 office + 1.0 site + 0.25 close-out, DOMAIN.md §6), planned before
+        # its witness record exists.
+        witnesses = 1
+        label = _("Witnessed activities: %(n)d × %(f)s (a witness assessment plans at least "
+                  "one; none recorded yet)", n=witnesses, f=witness_factor)
+    else:
+        label = _("Witnessed activities: %(n)d × %(f)s", n=witnesses, f=witness_factor)
     witness_days = witness_factor * witnesses
-    lines.append((_("Witnessed activities: %(n)d × %(f)s", n=witnesses, f=witness_factor),
-                  witness_days))
+    lines.append((label, witness_days))
     close_out = _d(f["close_out"].get(assessment.type, 0))
     lines.append((_("Close-out (review of evidence)"), close_out))
     site_total = site + unit_days + loc_days

@@ -21,13 +21,16 @@ the date and place, and the outcome. Rules enforced by :func:`record_witness` an
   programmes witnessing happens during on-site assessments, so any type but a document review
   (the effort estimator already counts the witnessed activities of any assessment);
 * witnessed on or before today; extent full or partial; mode on-site or remote; the personnel
-  observed are required (rule 35);
+  observed (rule 35) and the place (a remote witness names the link, e.g. "Remote — video link
+  to the client's site") are required;
 * new records only for a live accreditation (applicant, accredited, suspended).
 
 Who may write: admins and accreditation managers always; an assessor only for a record linked to
 an assessment on whose team they are the lead or an assessor (the people who observed and report
 the witness). Decision makers and other assessors read. Without a signed-in user (CLI, demo data)
-the caller is the system. Every create and edit writes an audit event. Nothing here commits.
+the caller is the system. Every create and edit writes an audit event. Linking a record to an
+assessment (on creation or by an edit) records that assessment's estimate again while its plan
+can change, since the estimate counts its witnessed activities. Nothing here commits.
 
 Due status (the matrix, :func:`matrix`; ⚙ TenantPolicy ``witness_code_cycle_years`` = N,
 ``witness_due_soon_days`` = D):
@@ -42,7 +45,9 @@ Due status (the matrix, :func:`matrix`; ⚙ TenantPolicy ``witness_code_cycle_ye
   when it has no witness;
 * a **non-critical** code is covered through its cluster: at least one code of the cluster
   (critical ones included, for the same standard) witnessed every N years; the code shows the
-  cluster's status, ``never`` when no code of the cluster was ever witnessed;
+  cluster's status, ``never`` when no code of the cluster was ever witnessed. The cluster's
+  witness propagates only while every critical code of the cluster (same standard) is current
+  (ok or due soon); otherwise the code shows its own last witness (``never`` without one);
 * clusters are the tenant's MD 17 clusters (reference lists, editable per tenant) at the time the
   matrix is computed; a witness counts for the cluster its code belongs to now. Codes without a
   cluster form a cluster of their own.
@@ -76,6 +81,7 @@ from accreditor.core.permissions import Role, acting_user, has_role
 from accreditor.extensions import db
 from accreditor.refdata import services as refdata
 from accreditor.refdata.models import Programme, ScopeType, TermKind
+from accreditor.scopes import services as scope_services
 from accreditor.scopes.models import Accreditation, ItemStatus, ScopeItem
 from accreditor.tenants.models import TenantPolicy
 
@@ -110,6 +116,9 @@ class DueStatus(StrEnum):
     due_soon = "due_soon"
     overdue = "overdue"
     never = "never"
+
+
+CURRENT = (DueStatus.ok, DueStatus.due_soon)
 
 
 # -- the live scope ---------------------------------------------------------------------------
@@ -171,7 +180,8 @@ def scope_areas(accreditation: Accreditation, scope_type: ScopeType | None = Non
     areas = ScopeAreas(scope_type)
     lines = db.session.execute(
         select(ScopeItem.status, ScopeItem.fields)
-        .where(ScopeItem.accreditation_id == accreditation.id, ScopeItem.status.in_(LIVE_LINES))
+        .where(ScopeItem.accreditation_id == accreditation.id, ScopeItem.status.in_(LIVE_LINES),
+               scope_services.line_visible_to_staff())  # never a draft application's line
         .order_by(ScopeItem.position, ScopeItem.id)).all()
     if scope_type == ScopeType.ms_certification:
         for status, fields in lines:
@@ -310,6 +320,10 @@ def _clean(accreditation: Accreditation, areas: ScopeAreas, data: dict) -> dict:
         out["standard"] = scheme
         out["category"] = _text(data.get("category"))
     out["place"] = _text(data.get("place"))
+    if out["place"] is None:
+        raise ValidationFailed(_("Give the place of the witnessed activity; for a remote "
+                                 "witness, e.g. “Remote — video link to the client's "
+                                 "site”."), field="place")
     for name, limit in MAX_LENGTHS.items():
         if out[name] is not None and len(out[name]) > limit:
             raise ValidationFailed(_("At most %(n)d characters.", n=limit), field=name)
@@ -407,7 +421,17 @@ def record_witness(accreditation: Accreditation, **data) -> Witness:
     db.session.flush()
     audit.record("witness.recorded", witness, changes={
         "accreditation_id": [None, accreditation.id], **audit.snapshot(witness, FIELDS)})
+    _refresh_estimates(assessment)
     return witness
+
+
+def _refresh_estimates(*assessments: Assessment | None) -> None:
+    """The estimate counts the witness records linked to an assessment: record it again (audited
+    when it changes) for each assessment whose plan can still change; once the plan is approved
+    its estimate is on record."""
+    for a in assessments:
+        if a is not None and a.status_enum in services.PLAN_EDITABLE:
+            services.record_estimate(a)
 
 
 def update_witness(witness: Witness, accreditation: Accreditation, **data) -> Witness:
@@ -429,6 +453,8 @@ def update_witness(witness: Witness, accreditation: Accreditation, **data) -> Wi
     if changes:
         db.session.flush()
         audit.record("witness.updated", witness, changes=changes)
+    if "assessment_id" in changes:  # relinked: both assessments' counts changed
+        _refresh_estimates(current, assessment)
     return witness
 
 
@@ -467,6 +493,7 @@ class CodeRow:
     status: DueStatus = DueStatus.never
     due_on: date | None = None
     via_cluster: bool = False  # a non-critical code: the status is its cluster's
+    critical_not_current: bool = False  # not propagated: a critical code of the cluster is not
 
     @property
     def problem(self) -> bool:
@@ -599,8 +626,18 @@ def matrix(accreditation: Accreditation, *, today: date | None = None,
                 if r.is_critical or r.kind == "standard":
                     r.status, r.due_on = due_status(r.last_witnessed_on, today=today,
                                                     cycle_years=years, due_soon_days=soon)
-                else:
+            # MD 17 (DOMAIN.md §2.1): a witness propagates to the non-critical codes of its
+            # cluster only while every critical code of that cluster is current.
+            current = all(r.status in CURRENT for r in rows if r.is_critical)
+            for r in rows:
+                if r.is_critical or r.kind == "standard":
+                    continue
+                if current:
                     r.status, r.due_on, r.via_cluster = c_status, c_due, True
+                else:
+                    r.status, r.due_on = due_status(r.last_witnessed_on, today=today,
+                                                    cycle_years=years, due_soon_days=soon)
+                    r.critical_not_current = True
             clusters.append(ClusterRow(standard, cluster, rows, cluster_last, c_status, c_due))
     return Matrix(today, years, soon, clusters)
 

@@ -76,9 +76,10 @@ def witness_form(areas: ScopeAreas, activities, assessments, **kwargs):
             description=_l("A witness assessment of this accreditation (MS CBs), or the on-site "
                            "assessment during which the activity was witnessed."))
         witnessed_on = DateField(_l("Date"), validators=[InputRequired()])
-        place = StringField(_l("Place"), validators=[Optional()],
-                            description=_l("Where the activity took place (client site, "
-                                           "laboratory, exam centre, or the video platform)."))
+        place = StringField(_l("Place"),
+                            description=_l("Where the activity took place: client site, "
+                                           "laboratory or exam centre; for a remote witness, "
+                                           "e.g. “Remote — video link to the client's site”."))
         cab_personnel = TextAreaField(
             _l("CAB personnel observed"),
             description=_l("Auditors, inspectors, examiners or analysts observed (rule 35)."))

@@ -215,3 +215,24 @@ def test_a_drafts_work_stays_off_the_staff_cab_history_until_submitted(
     login_as(manager)
     history = client.get(f"/alpha/cabs/{lab.id}/history").get_data(as_text=True)
     assert "application.submitted" in history or "submitted" in history.lower()
+
+
+def test_an_extension_drafts_discipline_is_not_offered_for_witnessing(
+    client, login_as, tenant_a, manager, accredited, lab_user
+):
+    """The draft extension asks for TEMP; until it is submitted the witness form offers only
+    the accredited disciplines."""
+    login_as(lab_user)
+    resp = client.post("/alpha/portal/applications/new",
+                       data={"type": "extension", "accreditation": str(accredited),
+                             "summary": "Temperature"})
+    application_id = id_from(resp)
+    resp = client.post(f"/alpha/portal/applications/{application_id}/lines",
+                       data=line_data({**CAL_LINE, "discipline": "TEMP",
+                                       "quantity": "Draft thermometers", "range_unit": "°C",
+                                       "cmc_unit": "°C"}))
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:1500]
+    login_as(manager)
+    form = client.get(f"/alpha/witnesses/new?accreditation_id={accredited}").get_data(
+        as_text=True)
+    assert 'value="TEMP"' not in form and 'value="PRES"' in form

@@ -3,20 +3,20 @@ factors, and the checks on the settings page's values."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
-from accreditor.assessments import estimator, services
+from accreditor.assessments import estimator, services, witness
 from accreditor.assessments.models import Assessment, Witness
 from accreditor.core.audit import AuditEvent
 from accreditor.core.db import commit
 from accreditor.core.errors import ValidationFailed
 from accreditor.core.tenancy import tenant_scope
 from accreditor.extensions import db
-from accreditor.scopes.models import ScopeItem
+from accreditor.scopes.models import Accreditation, ScopeItem
 from accreditor.tenants.models import TenantPolicy
 from tests.assessments.assessment_helpers import END, START, cal_setup, new_assessment
 from tests.factories import CAL_LINE, MS_LINE, create_accreditation, create_cab
@@ -147,3 +147,68 @@ def test_an_estimate_is_recorded_again_only_while_the_plan_can_change(tenant_a):
         a.status = "plan_approved"
         with pytest.raises(services.Conflict):
             services.record_estimate(a)
+
+
+def ms_witness_data(assessment_id: int, **kw) -> dict:
+    return {"activity": "ms_audit", "client_name": "Bricks & Mortar plc",
+            "audit_type": "surveillance", "standard": "ISO 9001:2015", "iaf_code": "28",
+            "cab_personnel": "J. Auditor (lead)", "extent": "full", "mode": "onsite",
+            "witnessed_on": date.today() - timedelta(days=3), "place": "Leeds site",
+            "outcome": "satisfactory", "assessment_id": str(assessment_id), **kw}
+
+
+def estimate_events(assessment_id: int) -> list[dict]:
+    return db.session.execute(select(AuditEvent.changes).where(
+        AuditEvent.action == "assessment.estimate_updated",
+        AuditEvent.object_type == "Assessment", AuditEvent.object_id == str(assessment_id))
+        .order_by(AuditEvent.seq)).scalars().all()
+
+
+def test_a_witness_assessment_counts_at_least_one_witnessed_activity(tenant_a):
+    cab = create_cab(tenant_a, "Certify Ltd")
+    acc = create_accreditation(tenant_a, cab, "17021-1", lines=[MS_LINE])
+    a = new_assessment(tenant_a, acc, type="witness")
+    with tenant_scope(tenant_a):
+        est = estimator.estimate_days(get(a.id))
+        # 0.25 coordination + 1 planned witness × 1.75 (0.5 office + 1.0 site + 0.25 close-out:
+        # the UKAS witnessed assessment, DOMAIN.md §6)
+        assert breakdown(est)["Witnessed activities: 1 × 1.75 (a witness assessment plans at "
+                              "least one; none recorded yet)"] == Decimal("1.75")
+        assert est.days == Decimal("2.00") and get(a.id).estimated_days == Decimal("2.00")
+    # Other types count only the witnesses recorded.
+    visit = new_assessment(tenant_a, acc, type="surveillance")
+    with tenant_scope(tenant_a):
+        assert breakdown(estimator.estimate_days(get(visit.id)))[
+            "Witnessed activities: 0 × 1.75"] == Decimal("0")
+
+
+def test_linking_witness_records_records_the_estimate_again_while_the_plan_can_change(
+        tenant_a):
+    cab = create_cab(tenant_a, "Certify Ltd")
+    acc = create_accreditation(tenant_a, cab, "17021-1", lines=[MS_LINE])
+    a = new_assessment(tenant_a, acc, type="witness")
+    b = new_assessment(tenant_a, acc, type="witness")
+
+    def load_acc() -> Accreditation:
+        return db.session.execute(select(Accreditation).where(Accreditation.id == acc.id)
+                                  ).scalar_one()
+
+    with tenant_scope(tenant_a):
+        witness.record_witness(load_acc(), **ms_witness_data(a.id))
+        assert get(a.id).estimated_days == Decimal("2.00")  # 1 recorded = the 1 planned
+        assert estimate_events(a.id) == []
+        second = witness.record_witness(load_acc(), **ms_witness_data(a.id, iaf_code="34"))
+        commit()
+        assert get(a.id).estimated_days == Decimal("3.75")  # 2 × 1.75
+        assert estimate_events(a.id) == [{"estimated_days": ["2.00", "3.75"]}]
+        # Relinked to the other witness assessment: the first one's count drops again.
+        witness.update_witness(second, load_acc(), **ms_witness_data(b.id, iaf_code="34"))
+        commit()
+        assert get(a.id).estimated_days == Decimal("2.00")
+        assert estimate_events(a.id)[-1] == {"estimated_days": ["3.75", "2.00"]}
+        # Once the plan is approved its estimate is on record.
+        get(b.id).status = "plan_approved"
+        witness.record_witness(load_acc(), **ms_witness_data(b.id, iaf_code="28"))
+        commit()
+        assert get(b.id).estimated_days == Decimal("2.00") and estimate_events(b.id) == []
+        assert estimator.estimate_days(get(b.id)).days == Decimal("3.75")

@@ -146,6 +146,7 @@ def test_the_activity_must_fit_the_programme(tenant_a):
     ({"iaf_code": "5"}, "iaf_code", "IAF code 5 is not in the scope"),
     ({"iaf_code": ""}, "iaf_code", "Give the IAF code"),
     ({"cab_personnel": ""}, "cab_personnel", "rule 35"),
+    ({"place": "  "}, "place", "Give the place of the witnessed activity"),
     ({"extent": "most"}, "extent", "in full or in part"),
     ({"mode": "hybrid"}, "mode", "on-site or remotely"),
     ({"witnessed_on": TODAY + timedelta(days=1)}, "witnessed_on", "in the future"),
@@ -313,7 +314,8 @@ def test_non_critical_codes_take_the_status_of_their_cluster(tenant_a):
     record(tenant_a, acc.id, iaf_code="34", witnessed_on=date(2025, 1, 1))  # Construction
     got = statuses(tenant_a, acc.id)
     assert got["1"] == DueStatus.ok  # Food covered by the witness in 3
-    assert got["10"] == got["12"] == DueStatus.overdue  # Chemicals last witnessed in 2020
+    assert got["12"] == DueStatus.overdue  # Chemicals last witnessed in 2020
+    assert got["10"] == DueStatus.never  # its critical code is not current: no propagation
     assert got["17"] == DueStatus.never  # no code of Mechanical witnessed
     assert got["34"] == DueStatus.ok
     assert got["28"] == DueStatus.never  # a critical code needs its own witness
@@ -322,6 +324,30 @@ def test_non_critical_codes_take_the_status_of_their_cluster(tenant_a):
     food = next(c for c in m.clusters if c.cluster == "Food")
     assert food.last_witnessed_on == date(2024, 3, 1)
     assert next(r for r in m.rows if r.code == "1").via_cluster
+
+
+def test_a_cluster_witness_covers_non_critical_codes_only_while_its_critical_codes_are_current(
+        tenant_a):
+    # Mechanical: 17 and 18 non-critical, 20 critical (MD 17 seed; DOMAIN.md §2.1).
+    acc = ms_acc(tenant_a, lines=({"standard": "ISO 9001:2015", "iaf_codes": "17; 18; 20"},))
+    record(tenant_a, acc.id, iaf_code="17", witnessed_on=date(2025, 2, 1))
+    got = statuses(tenant_a, acc.id)
+    assert got["20"] == DueStatus.never
+    assert got["17"] == DueStatus.ok  # its own witness
+    assert got["18"] == DueStatus.never  # critical 20 not current: 17's witness does not count
+    with tenant_scope(tenant_a):
+        row = next(r for r in witness.matrix(load_acc(acc.id), today=T).rows if r.code == "18")
+    assert not row.via_cluster and row.critical_not_current
+    record(tenant_a, acc.id, iaf_code="20", witnessed_on=date(2025, 3, 1))
+    got = statuses(tenant_a, acc.id)
+    assert got["20"] == got["18"] == DueStatus.ok
+    with tenant_scope(tenant_a):
+        row = next(r for r in witness.matrix(load_acc(acc.id), today=T).rows if r.code == "18")
+    assert row.via_cluster and row.due_on == date(2030, 3, 1)
+    # The critical code falls overdue: the others are back on their own witnesses.
+    got = statuses(tenant_a, acc.id, today=date(2030, 3, 2))
+    assert got["20"] == DueStatus.overdue
+    assert got["17"] == DueStatus.overdue and got["18"] == DueStatus.never
 
 
 def test_a_partial_remote_witness_counts_but_an_unsatisfactory_one_does_not(tenant_a):
@@ -465,6 +491,22 @@ def test_the_form_shows_a_refusal_beside_its_field(client, tenant_a, manager, lo
         assert db.session.execute(select(Witness)).scalars().all() == []
 
 
+def test_the_form_asks_for_the_place_beside_the_field(client, tenant_a, manager, login_as):
+    acc = ms_acc(tenant_a)
+    login_as(manager)
+    page = client.get(f"/alpha/witnesses/new?accreditation_id={acc.id}")
+    assert "Remote — video link to the client's site" in text(page)  # the field's help
+    resp = client.post(f"/alpha/witnesses/new?accreditation_id={acc.id}",
+                       data=form_data(place="", mode="remote"))
+    assert resp.status_code == 400
+    assert "Give the place of the witnessed activity" in field_error(resp, "place")
+    resp = client.post(f"/alpha/witnesses/new?accreditation_id={acc.id}", follow_redirects=True,
+                       data=form_data(place="Remote — video link to the client's site",
+                                      mode="remote"))
+    assert "Witness recorded." in flashes(resp)
+    assert "Remote — video link to the client's site" in text(resp)
+
+
 def test_editing_a_record_saves_the_change(client, tenant_a, manager, login_as):
     acc = ms_acc(tenant_a)
     wid = record(tenant_a, acc.id)
@@ -500,8 +542,11 @@ def test_the_matrix_page_shows_each_status_and_the_critical_problems(
         row = html.split(f'data-code="ISO 9001:2015|{code}"')[1].split("</tr>")[0]
         return row.split('data-status="')[1].split('"')[0]
 
-    assert [status_of(c) for c in ("3", "12", "20", "28", "1")] == [
-        "ok", "due_soon", "overdue", "never", "ok"]
+    assert [status_of(c) for c in ("3", "12", "20", "28", "1", "17")] == [
+        "ok", "due_soon", "overdue", "never", "ok", "never"]
+    # 17 (Mechanical) is not covered through its cluster: critical 20 is overdue, 22 never.
+    row_17 = html.split('data-code="ISO 9001:2015|17"')[1].split("</tr>")[0]
+    assert "a critical code of the cluster is not current" in row_17
     problems = html.split('data-testid="critical-problems"')[1].split("</div>")[0]
     assert "IAF 20" in problems and "IAF 28" in problems and "IAF 3;" not in problems
     assert "IAF MD 17 coverage matrix" in html
