@@ -12,7 +12,9 @@ checking it against rules 7–11, and what it covers of the scope over the cycle
 
 Dates: the model records planned dates only, so past assessments are placed on their planned
 dates. An on-site interval runs from the last day of one on-site assessment to the first day of
-the next. Cancelled assessments never count.
+the next. Cancelled assessments never count, and neither does one whose dates have passed
+without it being held (still a draft … plan approved): it is reported, to be recorded or
+cancelled.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ DESK_REVIEW = ("Desk review of the CAB's documented information (ISO/IEC 17011 7
 
 NOT_STARTED = frozenset({S.draft, S.team_proposed, S.team_confirmed, S.plan_approved})
 HELD = frozenset({S.in_progress, S.report_issued, S.closed})
+COMPLETED = frozenset({S.report_issued, S.closed})  # rule 10: "an on-site assessment completed"
 SUSPENDED = frozenset({AccreditationStatus.suspended, AccreditationStatus.partially_suspended})
 
 
@@ -110,6 +113,17 @@ def _live(assessments) -> list[Assessment]:
                   key=lambda a: (a.planned_start_on, a.planned_end_on, a.id))
 
 
+def not_held(a: Assessment, today: date) -> bool:
+    """Its dates have passed and it never started: it did not happen as planned."""
+    return a.status in NOT_STARTED and a.planned_end_on < today
+
+
+def resets_onsite_clock(a: Assessment, today: date) -> bool:
+    """Rule 9: an on-site assessment (or one marked on-site not applicable) that was held, or
+    one still to come; a past one that never started counts for nothing."""
+    return a.counts_as_onsite and a.status != S.cancelled and not not_held(a, today)
+
+
 def is_first_cycle(acc: Accreditation) -> bool:
     return acc.initial_grant_on is None or acc.initial_grant_on == acc.cycle_start_on
 
@@ -155,8 +169,17 @@ def evaluate(acc: Accreditation, assessments, policy: TenantPolicy, today: date)
             "Rule 7: the cycle %(a)s → %(b)s is longer than five years.", a=fmt(start),
             b=fmt(end)), blocking=True))
 
-    # Rule 9: consecutive on-site assessments at most the maximum apart.
-    onsite = [a for a in live if a.counts_as_onsite]
+    # Rule 9: consecutive on-site assessments at most the maximum apart. Past visits count only
+    # if they were held; future ones as planned.
+    onsite = [a for a in live if resets_onsite_clock(a, today)]
+    for a in live:
+        if a.counts_as_onsite and not_held(a, today):
+            out.append(Problem("9", "onsite_not_held", _(
+                "Rule 9: the on-site assessment planned for %(a)s → %(b)s was not held (it is "
+                "%(s)s), so it does not count as an on-site visit; record it or cancel it.",
+                a=fmt(a.planned_start_on), b=fmt(a.planned_end_on),
+                s=a.status.replace("_", " ")), blocking=False, assessment_ids=[a.id],
+                subject_id=a.id))
     for prev, nxt in zip(onsite, onsite[1:], strict=False):
         due = prev.planned_end_on + max_gap
         if nxt.planned_start_on <= due:
@@ -243,10 +266,11 @@ def evaluate(acc: Accreditation, assessments, policy: TenantPolicy, today: date)
                 "%(what)s (by %(d)s); none is planned.", m=months, what=what, d=fmt(due)),
                 blocking=False))
 
-    # Rule 10: a suspension is lifted only after a recent on-site assessment.
+    # Rule 10: a suspension is lifted only after a recent on-site assessment has been completed
+    # (its report issued), not merely started.
     if acc.status_enum in SUSPENDED:
-        held = [a for a in onsite if a.status in HELD]
-        last = max((a.planned_end_on for a in held), default=None)
+        done = [a for a in onsite if a.status in COMPLETED]
+        last = max((a.planned_end_on for a in done), default=None)
         if last is None or last + max_gap < today:
             out.append(Problem("10", "reinstatement_needs_onsite", _(
                 "Rule 10: the last on-site assessment %(l)s; the suspension can be lifted only "
@@ -311,7 +335,9 @@ def _cycle_months(start: date, end: date) -> int:
 def plan_slots(acc: Accreditation, assessments, policy: TenantPolicy,
                start_on: date) -> list[Slot]:
     """The visits the policy asks for in the current (or, for an applicant, projected) cycle,
-    each matched to an assessment already planned when there is one. Pure: no queries."""
+    each matched to an assessment already planned when there is one. ``start_on`` is the day
+    the proposal runs from (today): a visit that ended before it without being held does not
+    count as on-site (rule 9). Pure: no queries."""
     live = _live(assessments)
     used: set[int] = set()
     slots: list[Slot] = []
@@ -378,9 +404,10 @@ def plan_slots(acc: Accreditation, assessments, policy: TenantPolicy,
     targets.append((T.reassessment, r_start, None))
 
     # Walk the cycle in order, keeping on-site visits at most the maximum apart (rule 9): a
-    # surveillance moves earlier; before the reassessment extra surveillances are added.
+    # surveillance moves earlier; before the reassessment extra surveillances are added. A
+    # visit dated before ``start_on`` that never started does not reset the clock.
     max_gap = relativedelta(months=policy.onsite_interval_max_months)
-    onsite_ends = [a.planned_end_on for a in live if a.counts_as_onsite]
+    onsite_ends = [a.planned_end_on for a in live if resets_onsite_clock(a, start_on)]
     onsite_ends += [s.end for s in slots if s.type == T.initial and s.is_new]
 
     def last_onsite_before(d: date) -> date | None:

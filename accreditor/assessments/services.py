@@ -447,7 +447,9 @@ def approve_plan(assessment: Assessment) -> None:
 
 def start_assessment(assessment: Assessment, *, today: date | None = None) -> None:
     """plan approved → in progress: refused while any CAB objection is open or the objection
-    window has not closed (rule 4). A manager or the lead starts it."""
+    window has not closed (rule 4), and while the team fails a check it passed at approval (an
+    authorisation withdrawn or expired since, a new double booking, rules 3, 5 and 37). A
+    manager or the lead starts it."""
     _require(assessment, LEAD_ONLY, _("Only managers and the lead assessor may start the "
                                       "assessment."))
     if assessment.status_enum != S.plan_approved:
@@ -458,6 +460,7 @@ def start_assessment(assessment: Assessment, *, today: date | None = None) -> No
     if not team_services.window_closed(assessment, today):
         raise Conflict(_("Refused (rule 4): the CAB's objection window is still open."),
                        code="window_open")
+    team_services._refuse(team_services.check_current_team(assessment))
     team_services.move(assessment, S.in_progress)
 
 
@@ -555,6 +558,7 @@ def next_actions(assessment: Assessment, *, today: date | None = None,
     elif st == S.plan_approved:
         blocked = [_("A CAB objection is unresolved (rule 4).")] \
             if team_services.open_objections(assessment) else []
+        blocked += team_result().messages
         out.append(action("start", _("Start the assessment"), blocked, who="lead"))
     elif st == S.in_progress:
         blocked = [] if assessment.report_summary and assessment.recommendation else [

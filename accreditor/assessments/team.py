@@ -50,6 +50,11 @@ from accreditor.tenants.models import TenantPolicy
 
 S = AssessmentStatus
 COMPETENT_ROLES = frozenset({TeamRole.lead, TeamRole.assessor})  # rule 5: TEs/observers don't count
+# Rule 5: the authorisations whose areas count as a member's competence for the sample. The lead
+# needs a lead assessor authorisation to lead, but their assessor authorisations for other
+# areas cover lines too, as for anyone on the team as an assessor.
+COVERAGE_AUTHORISATION = {role: frozenset(r.value for r in TEAM_ROLE_AUTHORISATION[
+    TeamRole.assessor if role == TeamRole.lead else role]) for role in TeamRole}
 # Statuses in which the team may still be changed.
 TEAM_EDITABLE = frozenset({S.draft})
 
@@ -213,11 +218,11 @@ def check_team(assessment: Assessment, members: Sequence[tuple[int, TeamRole | s
         if auth_roles[uid] & allowed:
             continue
         if role == TeamRole.lead:
-            problems.append(Problem("lead_not_authorised", "5", _(
+            problems.append(Problem("lead_not_authorised", None, _(
                 "%(n)s holds no current lead assessor authorisation for %(p)s.",
                 n=name(uid), p=programme.name), user_id=uid))
         else:
-            problems.append(Problem("role_not_authorised", "5", _(
+            problems.append(Problem("role_not_authorised", None, _(
                 "%(n)s holds no current authorisation for %(p)s that allows the role %(r)s.",
                 n=name(uid), p=programme.name, r=role.value.replace("_", " ")), user_id=uid))
 
@@ -254,7 +259,7 @@ def check_team(assessment: Assessment, members: Sequence[tuple[int, TeamRole | s
         clusters: dict[str, set[int]] = defaultdict(set)
         for a in auths:
             role = roles_by_user.get(a.user_id)
-            if role not in wanted or a.role not in {r.value for r in TEAM_ROLE_AUTHORISATION[role]}:
+            if role not in wanted or a.role not in COVERAGE_AUTHORISATION[role]:
                 continue
             if a.area_kind is None:
                 whole.add(a.user_id)
@@ -317,22 +322,31 @@ def check_team(assessment: Assessment, members: Sequence[tuple[int, TeamRole | s
         cab = db.session.execute(
             select(Cab.legal_name, Cab.trading_names, Cab.related_bodies)
             .where(Cab.id == assessment.cab_id)).one()
+        # With the names of the CAB a declaration picks from the list, in the same query: a
+        # link with another CAB of the tenant that this CAB lists as related counts too.
         decls = db.session.execute(
-            select(InterestDeclaration).where(
-                InterestDeclaration.user_id.in_(user_ids),
-                InterestDeclaration.kind.in_([InterestKind.consultancy.value,
-                                              InterestKind.employment.value]))
-        ).scalars().all()
+            select(InterestDeclaration, Cab.legal_name, Cab.trading_names)
+            .outerjoin(Cab, Cab.id == InterestDeclaration.cab_id)
+            .where(InterestDeclaration.user_id.in_(user_ids),
+                   InterestDeclaration.kind.in_([InterestKind.consultancy.value,
+                                                 InterestKind.employment.value]))
+            .order_by(InterestDeclaration.id)
+        ).all()
         queries += 2
         related = (cab.related_bodies or "").lower()
         own_names = {n.strip().lower() for n in [cab.legal_name, *(cab.trading_names or [])] if n}
         years = {InterestKind.consultancy.value: policy.consultancy_lookback_years,
                  InterestKind.employment.value: policy.employment_lookback_years}
         flagged: set[tuple[int, int]] = set()
-        for d in decls:
+        for d, other_name, other_trading in decls:
             org = (d.organisation or "").strip().lower()
+            other_names = [n.strip().lower() for n in [other_name, *(other_trading or [])]
+                           if n and n.strip()]
             if d.cab_id == assessment.cab_id or (org and org in own_names):
                 whom = _("the CAB")
+            elif d.cab_id is not None and any(len(n) >= 3 and n in related
+                                              for n in other_names):
+                whom = _("%(o)s, a body related to the CAB", o=other_name)
             elif org and len(org) >= 3 and org in related:
                 whom = _("%(o)s, a body related to the CAB", o=d.organisation)
             else:

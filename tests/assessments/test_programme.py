@@ -342,6 +342,65 @@ def test_an_overdue_on_site_assessment_is_reported_but_does_not_block_its_own_pl
     assert p.subject_id == soon and not p.blocking and "as soon as possible" in p.message
 
 
+def test_a_past_visit_that_was_never_held_does_not_reset_the_on_site_clock(tenant_a):
+    """Rule 9: a surveillance dated two months ago that is still a draft did not happen; the
+    clock runs from the last visit held, so the next, 26 months after it, is too late."""
+    _cab, acc = granted(tenant_a, on=TODAY - relativedelta(months=22))
+    held = plan(tenant_a, acc.id, "surveillance", TODAY - relativedelta(months=20))
+    set_status(tenant_a, held, "closed")
+    stale = plan(tenant_a, acc.id, "surveillance", TODAY - relativedelta(months=2))
+    nxt = plan(tenant_a, acc.id, "surveillance", TODAY + relativedelta(months=6))
+    found = problems_of(tenant_a, acc.id)
+    gap = next(p for p in found if p.code == "onsite_interval")
+    assert gap.blocking and gap.assessment_ids == [held, nxt] and gap.subject_id == nxt
+    not_held = next(p for p in found if p.code == "onsite_not_held")
+    assert not not_held.blocking and not_held.subject_id == stale
+    assert "was not held (it is draft)" in not_held.message
+    assert "record it or cancel it" in not_held.message
+    with tenant_scope(tenant_a):
+        a = db.session.execute(select(Assessment).where(Assessment.id == nxt)).scalar_one()
+        assert [p.rule for p in programme.blocking_problems(a)] == ["9"]
+    # Held after all (recorded as in progress), it counts again.
+    set_status(tenant_a, stale, "in_progress")
+    assert not {"onsite_interval", "onsite_not_held"} & {
+        p.code for p in problems_of(tenant_a, acc.id)}
+
+
+def test_the_proposal_does_not_count_a_past_visit_that_was_never_held(app):
+    """plan_slots: the surveillance of Dec 2025 is still a draft a year later, so the next
+    surveillance is proposed at once (24 months after the one held in Nov 2024), not in Jan
+    2027 as if the draft had reset the clock."""
+    with app.app_context():
+        acc = SimpleNamespace(cycle_start_on=date(2024, 1, 1), cycle_end_on=date(2029, 1, 1),
+                              initial_grant_on=date(2024, 1, 1),
+                              status_enum=scope_services.AccreditationStatus.accredited)
+        policy = SimpleNamespace(first_surveillance_months=12, surveillance_interval_months=12,
+                                 onsite_interval_max_months=24, cycle_length_months=60)
+        visits = [Assessment(id=1, type="surveillance", mode="onsite", status="closed",
+                             planned_start_on=date(2024, 11, 4), planned_end_on=date(2024, 11, 4)),
+                  Assessment(id=2, type="surveillance", mode="onsite", status="plan_approved",
+                             planned_start_on=date(2025, 12, 1), planned_end_on=date(2025, 12, 1))]
+        slots = programme.plan_slots(acc, visits, policy, date(2026, 12, 3))
+    new = [s for s in slots if s.is_new]
+    assert new[0].type == "surveillance" and new[0].start == date(2026, 12, 3)
+
+
+def test_a_suspension_needs_a_completed_on_site_assessment_not_one_in_progress(tenant_a):
+    """Rule 10: the on-site assessment must be completed (report issued or closed); one still
+    in progress does not lift the block."""
+    _cab, acc = granted(tenant_a, on=TODAY - relativedelta(months=40))
+    with tenant_scope(tenant_a):
+        items = [i.id for i in db.session.execute(select(ScopeItem)).scalars()]
+        scope_services.suspend(load_acc(tenant_a, acc.id), item_ids=items, effective_on=TODAY)
+        commit()
+    visit = plan(tenant_a, acc.id, "surveillance", TODAY - timedelta(days=3), days=2)
+    set_status(tenant_a, visit, "in_progress")
+    p = next(p for p in problems_of(tenant_a, acc.id) if p.rule == "10")
+    assert "is not on record" in p.message and "completed" in p.message
+    set_status(tenant_a, visit, "report_issued")
+    assert "10" not in {p.rule for p in problems_of(tenant_a, acc.id)}
+
+
 def test_a_reassessment_after_the_cycle_end_is_blocked(tenant_a, accredited):
     end = accredited.cycle_end_on
     late = plan(tenant_a, accredited.id, "reassessment", end - timedelta(days=1), days=2)
@@ -582,6 +641,19 @@ def test_the_list_pages_in_the_database(client, login_as, tenant_a, manager, mon
         "/alpha/programme/?page=2"))
     assert "Alpha Labs" in first and "Beta Labs" in first and "Gamma Labs" not in first
     assert "Gamma Labs" in second and "Alpha Labs" not in second
+
+
+def test_a_past_visit_never_held_is_not_shown_as_next(client, login_as, tenant_a, manager):
+    _cab, acc = granted(tenant_a, on=TODAY - relativedelta(months=20))
+    plan(tenant_a, acc.id, "surveillance", TODAY - relativedelta(months=2))  # stale draft
+    nxt = plan(tenant_a, acc.id, "surveillance", TODAY + relativedelta(months=3))
+    login_as(manager)
+    body = client.get("/alpha/programme/").get_data(as_text=True)
+    row = re.search(rf'<tr data-accreditation="{acc.id}">(.*?)</tr>', body, re.S).group(1)
+    cells = " ".join(re.sub(r"<[^>]+>", " ", row).split())
+    assert programme.fmt(TODAY + relativedelta(months=3)) in cells
+    assert programme.fmt(TODAY - relativedelta(months=2)) not in cells
+    assert nxt
 
 
 # -- coverage -----------------------------------------------------------------------------------

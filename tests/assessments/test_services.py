@@ -13,6 +13,7 @@ from sqlalchemy import select
 from accreditor.assessments import services, team
 from accreditor.assessments.models import (
     Assessment,
+    AssessorAuthorisation,
     AuthorisationRole,
     AuthorisationStatus,
     TeamAssignment,
@@ -31,6 +32,7 @@ from tests.assessments.assessment_helpers import (
     START,
     TODAY,
     assessor,
+    authorise,
     cal_setup,
     declare,
     new_assessment,
@@ -206,6 +208,43 @@ def test_an_objection_recorded_after_the_window_blocks_the_start_until_decided(t
         assert a.status == "in_progress"
         with pytest.raises(Conflict):  # no objections once started
             team.record_objection(a, world["lead"].id, "Too late")
+
+
+def test_an_authorisation_withdrawn_after_approval_refuses_the_start(tenant_a, world):
+    a = approved(tenant_a, world)
+    with tenant_scope(tenant_a):
+        a = get(a.id)
+        auth = db.session.execute(select(AssessorAuthorisation).where(
+            AssessorAuthorisation.user_id == world["lead"].id)).scalar_one()
+        auth.status = AuthorisationStatus.withdrawn.value  # as the register's withdrawal does
+        auth.approved_at = None
+        commit()
+        reason = "Lena Lead holds no current lead assessor authorisation"
+        assert any(reason in r for r in actions(a)["start"])
+        with pytest.raises(Conflict) as exc:
+            services.start_assessment(a)
+        assert exc.value.code == "team_refused" and reason in exc.value.message
+        assert a.status == "plan_approved"
+        # Authorised again, the lead starts it: the assessment is not a double booking of itself.
+        authorise(world["lead"], role=AuthorisationRole.lead_assessor)
+        assert actions(a)["start"] == []
+        services.start_assessment(a)
+        assert a.status == "in_progress"
+
+
+def test_a_double_booking_made_after_approval_refuses_the_start(tenant_a, world):
+    a = approved(tenant_a, world)
+    other = new_assessment(tenant_a, world["acc"], start=END, end=END + timedelta(days=1))
+    with tenant_scope(tenant_a):
+        # Booked elsewhere behind the planner's back (e.g. a team imported from another system).
+        db.session.add(TeamAssignment(cab_id=world["cab"].id, assessment_id=other.id,
+                                      user_id=world["lead"].id, role=LEAD.value))
+        commit()
+        a = get(a.id)
+        with pytest.raises(Conflict) as exc:
+            services.start_assessment(a)
+        assert f"already on assessment #{other.id}" in exc.value.message
+        assert a.status == "plan_approved"
 
 
 def test_an_objection_names_a_team_member_and_a_reason(tenant_a, world):

@@ -70,6 +70,44 @@ def test_lead_without_lead_authorisation_is_refused(tenant_a, setup):
     result = check(tenant_a, setup["assessment"], [(plain.id, LEAD)])
     problem = next(p for p in result.problems if p.code == "lead_not_authorised")
     assert problem.user_id == plain.id and "Paul Plain" in problem.message
+    assert problem.rule is None  # rule 5 is the coverage of the sample, not the lead's role
+
+
+def test_a_missing_lead_authorisation_is_not_refused_as_rule_5(tenant_a, setup):
+    """The plain assessor covers the whole sample: the only reason is the lead authorisation,
+    which the refusal names without calling it rule 5 (sample coverage)."""
+    plain = assessor(tenant_a, "plain@alpha.example.org", name="Paul Plain")
+    with tenant_scope(tenant_a):
+        a = db.session.execute(select(Assessment).where(Assessment.id == setup["assessment"].id)
+                               ).scalar_one()
+        with pytest.raises(Conflict) as exc:
+            team.propose_team(a, [(plain.id, LEAD)])
+    assert exc.value.message.startswith("Refused: Paul Plain holds no current lead assessor "
+                                        "authorisation")
+    assert "rule 5" not in exc.value.message
+
+
+def test_a_leads_assessor_authorisation_for_another_area_covers_the_sample(tenant_a, setup):
+    """Rule 5: the lead leads on a lead assessor authorisation for pressure, and covers the
+    weights line with a current assessor authorisation for mass, as an assessor would."""
+    lead = assessor(tenant_a, "pres@alpha.example.org", name="Pia Pressure",
+                    role=AuthorisationRole.lead_assessor,
+                    area_kind="calibration_discipline", areas=["PRES"])
+    assert "not_covered" in codes(check(tenant_a, setup["assessment"], [(lead.id, LEAD)]))
+    with tenant_scope(tenant_a):
+        authorise(lead, area_kind="calibration_discipline", areas=["MASS"])
+        commit()
+    result = check(tenant_a, setup["assessment"], [(lead.id, LEAD)])
+    assert result.ok, result.messages
+    assert result.coverage[setup["ids"][1]].covered_by == [lead.id]
+
+
+def test_a_lead_still_needs_a_lead_assessor_authorisation(tenant_a, setup):
+    """Covering the sample as an assessor does not make someone a lead."""
+    mass = assessor(tenant_a, "mass@alpha.example.org", area_kind="calibration_discipline",
+                    areas=["MASS", "PRES"])
+    result = check(tenant_a, setup["assessment"], [(mass.id, LEAD)])
+    assert codes(result) == {"lead_not_authorised"}
 
 
 def test_a_team_without_a_lead_is_refused(tenant_a, setup):
@@ -159,6 +197,32 @@ def test_a_link_with_a_related_body_counts(tenant_a, setup):
     assert problem.user_id == person.id and "related" in problem.message
 
 
+def test_a_link_with_a_related_cab_picked_from_the_list_counts(tenant_a, setup):
+    """Rule 3: the declaration names another CAB of the tenant (not free text); this CAB lists
+    it as related, by its legal name or a trading name."""
+    holding = create_cab(tenant_a, "Metro Holdings plc")
+    group = create_cab(tenant_a, "MH Group Ltd", trading_names=["Metro Holdings"])
+    stranger = create_cab(tenant_a, "Unrelated Gauges Ltd")
+    people = [assessor(tenant_a, f"{x}@alpha.example.org", name=f"Person {x}")
+              for x in ("one", "two", "three")]
+    for person, cab in zip(people, (holding, group, stranger), strict=True):
+        declare(tenant_a, person, kind="employment", cab=cab,
+                started_on=START - relativedelta(years=5), ended_on=None)
+    result = check(tenant_a, setup["assessment"],
+                   [(setup["lead"].id, LEAD)] + [(p.id, ASSESSOR) for p in people])
+    found = {p.user_id: p for p in result.problems if p.code == "conflict_of_interest"}
+    assert set(found) == {people[0].id, people[1].id}
+    assert "Metro Holdings plc, a body related to the CAB" in found[people[0].id].message
+    assert "MH Group Ltd, a body related to the CAB" in found[people[1].id].message
+    assert found[people[0].id].rule == "3"
+    with tenant_scope(tenant_a):
+        a = db.session.execute(select(Assessment).where(Assessment.id == setup["assessment"].id)
+                               ).scalar_one()
+        with pytest.raises(Conflict) as exc:
+            team.add_member(a, people[1].id, ASSESSOR)
+    assert "rule 3" in exc.value.message and "MH Group Ltd" in exc.value.message
+
+
 def test_a_person_on_an_overlapping_assessment_is_double_booked(tenant_a, setup):
     a = setup["assessment"]
     other = new_assessment(tenant_a, setup["acc"], start=END, end=END + timedelta(days=1))
@@ -193,6 +257,9 @@ def test_check_team_uses_a_fixed_number_of_queries(tenant_a, count_queries):
     cab, acc, ids = cal_setup(tenant_a, lines=lines)
     lead = assessor(tenant_a, "lead@alpha.example.org", role=AuthorisationRole.lead_assessor)
     people = [assessor(tenant_a, f"p{i}@alpha.example.org") for i in range(4)]
+    other = create_cab(tenant_a, "Other Lab Ltd")
+    for p in people:  # declarations naming a CAB from the list: their names come in the same query
+        declare(tenant_a, p, cab=other, started_on=START - relativedelta(years=1), ended_on=None)
     small = new_assessment(tenant_a, acc, sample=ids[:2])
     big = new_assessment(tenant_a, acc, sample=ids, start=START + timedelta(days=10),
                          end=END + timedelta(days=10))
