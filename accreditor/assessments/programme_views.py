@@ -96,8 +96,10 @@ def _last_onsite(assessments) -> Assessment | None:
     return max(held, key=lambda a: (a.planned_end_on, a.id)) if held else None
 
 
-def _next_planned(assessments) -> Assessment | None:
-    planned = [a for a in assessments if a.status in programme.NOT_STARTED]
+def _next_planned(assessments, today: date) -> Assessment | None:
+    """The next visit still to come (a past one that never started is not "next")."""
+    planned = [a for a in assessments if a.status in programme.NOT_STARTED
+               and not programme.not_held(a, today)]
     return min(planned, key=lambda a: (a.planned_start_on, a.id)) if planned else None
 
 
@@ -144,7 +146,7 @@ def index():
         if only_problems and not blocking:
             continue
         rows.append({"acc": acc, "cab_name": cab_name, "programme_code": code,
-                     "next": _next_planned(by_acc[acc.id]),
+                     "next": _next_planned(by_acc[acc.id], today),
                      "last_onsite": _last_onsite(by_acc[acc.id]), "blocking": blocking,
                      "warnings": len(problems) - blocking,
                      "planned": sum(1 for a in by_acc[acc.id] if a.status != S.cancelled)})
@@ -226,7 +228,7 @@ def _render_show(acc: Accreditation, *, forms: dict | None = None, status: int =
         "nothing_planned": not any(a.status in programme.NOT_STARTED for a in assessments),
         "propose_form": FlaskForm(formdata=None), "refusal": refusal,
         "timeline": _timeline(acc, assessments, today),
-        "last_onsite": _last_onsite(assessments), "next": _next_planned(assessments),
+        "last_onsite": _last_onsite(assessments), "next": _next_planned(assessments, today),
         "in_cycle": {a.id: programme.in_cycle(acc, a) for a in assessments},
         "cab_url": url_for("tenant.cabs.show", cab_id=acc.cab_id),
         "scope_url": url_for("tenant.scopes.show", accreditation_id=acc.id),
