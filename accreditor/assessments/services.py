@@ -184,7 +184,10 @@ def update_assessment(assessment: Assessment, **data) -> dict:
     changes = audit.diff(assessment)
     if changes:
         db.session.flush()
+        before = assessment.estimated_days
         refresh_estimate(assessment)
+        if assessment.estimated_days != before:  # the estimate is kept for calibration
+            changes["estimated_days"] = [before, assessment.estimated_days]
         audit.record("assessment.updated", assessment, changes=changes)
     return changes
 
@@ -309,10 +312,13 @@ def set_sample(assessment: Assessment, item_ids, *, only_ids=None,
                                        scope_item_id=i) for i in sorted(added)])
     db.session.flush()
     if added or removed:
+        estimated = assessment.estimated_days
         refresh_estimate(assessment)
-        audit.record("assessment.sample_changed", assessment,
-                     changes={"added": [None, sorted(added)], "removed": [sorted(removed), None],
-                              "sample_size": [len(before), len(wanted)]})
+        changes = {"added": [None, sorted(added)], "removed": [sorted(removed), None],
+                   "sample_size": [len(before), len(wanted)]}
+        if assessment.estimated_days != estimated:  # the estimate is kept for calibration
+            changes["estimated_days"] = [estimated, assessment.estimated_days]
+        audit.record("assessment.sample_changed", assessment, changes=changes)
     return {"added": sorted(added), "removed": sorted(removed)}
 
 

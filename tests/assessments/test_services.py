@@ -185,6 +185,17 @@ def test_the_estimate_follows_the_sample(tenant_a, world):
         assert str(a.estimated_days) == "4.00"  # 1 + 1.5 + 2 disciplines × 0.5 + 0.5 close-out
         services.set_sample(a, world["ids"][:1])
         assert str(a.estimated_days) == "3.50"
+        event = db.session.execute(select(AuditEvent).where(
+            AuditEvent.action == "assessment.sample_changed").order_by(AuditEvent.seq.desc())
+        ).scalars().first()
+        assert event.changes["estimated_days"] == ["4.00", "3.50"]  # kept for calibration
+        codes = list(a.location_codes)
+        services.update_assessment(a, location_codes=["A"] if len(codes) > 1 else ["A", "B"])
+        event = db.session.execute(select(AuditEvent).where(
+            AuditEvent.action == "assessment.updated").order_by(AuditEvent.seq.desc())
+        ).scalars().first()
+        assert event.changes["estimated_days"][0] == "3.50"
+        assert event.changes["estimated_days"][1] != "3.50"
 
 
 # -- objections and the team ---------------------------------------------------------------------
