@@ -635,17 +635,7 @@ def raise_objection(assessment: Assessment, user_id: int, reason: str, *,
                        code="window_closed")
     if not any(uid == user_id for uid, _r in members_of(assessment)):
         raise ValidationFailed(_("This person is not on the proposed team."), field="user_id")
-    if _open_objection_to(assessment, user_id):
-        raise Conflict(_("There is already an open objection to this person."))
-    actor = acting_user()
-    objection = TeamObjection(cab_id=assessment.cab_id, assessment_id=assessment.id,
-                              user_id=user_id, reason=reason,
-                              raised_by_id=actor.id if actor else None)
-    db.session.add(objection)
-    db.session.flush()
-    audit.record("assessment.objection_raised", objection,
-                 changes={"assessment_id": [None, assessment.id], "user_id": [None, user_id],
-                          "reason": [None, reason]})
+    objection = _add_objection(assessment, user_id, reason, "assessment.objection_raised")
     _notify_manager_of_objection(assessment, objection)
     return objection
 
@@ -665,6 +655,12 @@ def record_objection(assessment: Assessment, user_id: int, reason: str) -> TeamO
                          "assessment starts."))
     if not any(uid == user_id for uid, _r in members_of(assessment)):
         raise ValidationFailed(_("This person is not on the team."), field="user_id")
+    return _add_objection(assessment, user_id, reason, "assessment.objection_recorded")
+
+
+def _add_objection(assessment: Assessment, user_id: int, reason: str,
+                   action: str) -> TeamObjection:
+    """One open objection per person, by the acting user (the CAB, or staff recording it)."""
     if _open_objection_to(assessment, user_id):
         raise Conflict(_("There is already an open objection to this person."))
     actor = acting_user()
@@ -673,7 +669,7 @@ def record_objection(assessment: Assessment, user_id: int, reason: str) -> TeamO
                               raised_by_id=actor.id if actor else None)
     db.session.add(objection)
     db.session.flush()
-    audit.record("assessment.objection_recorded", objection,
+    audit.record(action, objection,
                  changes={"assessment_id": [None, assessment.id], "user_id": [None, user_id],
                           "reason": [None, reason]})
     return objection
