@@ -52,6 +52,7 @@ from accreditor.extensions import db
 from accreditor.refdata.models import TermKind
 from accreditor.refdata.services import programme_by_code
 from accreditor.scopes.models import Accreditation
+from accreditor.tenants.models import TenantPolicy
 
 PEOPLE = {
     # local part: (name, organisation, external, months since on-site monitoring)
@@ -223,7 +224,7 @@ def _history(acc: Accreditation, lead: User, today: date, booked: list[tuple[dat
     Visits of one lead never overlap (``booked``: the lead's visits so far)."""
     if acc.cycle_start_on is None:
         return  # an applicant: its programme starts with the proposal
-    policy = programme._policy()
+    policy = TenantPolicy.current()
     start = acc.cycle_start_on
     visits: list[tuple[str, date, int]] = []
     if programme.is_first_cycle(acc):

@@ -232,7 +232,7 @@ def _units(scope_type: ScopeType, rows: list[dict]) -> set[str]:
 def estimate_days(assessment: Assessment) -> Estimate:
     """The estimate with its breakdown (label naming the factor used, days), from the tenant's
     factors."""
-    policy = db.session.execute(select(TenantPolicy)).scalar_one_or_none()
+    policy = TenantPolicy.current()
     f = factors(policy)
     scope_type = ScopeType(db.session.execute(
         select(Programme.scope_type).join(Accreditation,

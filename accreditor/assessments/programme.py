@@ -93,10 +93,6 @@ def _span(a: date, b: date) -> str:
     return text
 
 
-def _policy() -> TenantPolicy:
-    return db.session.execute(select(TenantPolicy)).scalar_one()
-
-
 def assessments_of(accreditation_ids) -> list[Assessment]:
     """The assessments of the accreditations ``accreditation_ids`` (a list of ids, or a SELECT
     of ids for a list page), cancelled ones included, in date order: one query."""
@@ -283,7 +279,7 @@ def evaluate(acc: Accreditation, assessments, policy: TenantPolicy, today: date)
 def check_programme(accreditation: Accreditation, *, today: date | None = None) -> list[Problem]:
     """Every rule the accreditation's programme breaks (rules 7–11 and the first-surveillance
     policy), blocking first."""
-    problems = evaluate(accreditation, assessments_of([accreditation.id]), _policy(),
+    problems = evaluate(accreditation, assessments_of([accreditation.id]), TenantPolicy.current(),
                         today or date.today())
     return sorted(problems, key=lambda p: not p.blocking)
 
@@ -496,7 +492,7 @@ def propose_programme(accreditation: Accreditation, *,
         raise Conflict(_("This accreditation is %(s)s; it has no programme.",
                          s=accreditation.status.replace("_", " ")), code="accreditation_closed")
     start_on = start_on or date.today()
-    policy = _policy()
+    policy = TenantPolicy.current()
     existing = assessments_of([accreditation.id])
     slots = [s for s in plan_slots(accreditation, existing, policy, start_on) if s.is_new]
     if not slots:

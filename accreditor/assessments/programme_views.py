@@ -78,10 +78,6 @@ def _assessment_url(assessment_id: int) -> str:
     return url_for("tenant.assessments.show", assessment_id=assessment_id)
 
 
-def _policy() -> TenantPolicy:
-    return db.session.execute(select(TenantPolicy)).scalar_one()
-
-
 def _load(accreditation_id: int) -> Accreditation:
     """404 for another tenant's accreditation and for one only a CAB's draft has opened."""
     acc = scope_services.staff_accreditation(
@@ -138,7 +134,7 @@ def index():
     by_acc: dict[int, list[Assessment]] = {acc.id: [] for acc, _n, _c in accs}
     for a in programme.assessments_of(list(by_acc)):
         by_acc[a.accreditation_id].append(a)
-    policy = _policy()
+    policy = TenantPolicy.current()
     rows = []
     for acc, cab_name, code in accs:
         problems = programme.evaluate(acc, by_acc[acc.id], policy, today)
@@ -198,7 +194,7 @@ def _render_show(acc: Accreditation, *, forms: dict | None = None, status: int =
     today = date.today()
     forms = forms or {}
     assessments = programme.assessments_of([acc.id])
-    policy = _policy()
+    policy = TenantPolicy.current()
     problems = sorted(programme.evaluate(acc, assessments, policy, today),
                       key=lambda p: not p.blocking)
     can_edit = has_role(*EDITORS)

@@ -120,7 +120,7 @@ def assessor(user_id: int) -> User:
 
 
 def policy() -> TenantPolicy:
-    return db.session.execute(select(TenantPolicy)).scalar_one()
+    return TenantPolicy.current()
 
 
 def monitoring_overdue(last: date | None, interval_months: int, on: date | None = None) -> bool:

@@ -139,10 +139,6 @@ class TeamCheckResult:
 # -- the checks ---------------------------------------------------------------------------------
 
 
-def _policy() -> TenantPolicy:
-    return db.session.execute(select(TenantPolicy)).scalar_one()
-
-
 def _is_current(auth: AssessorAuthorisation, start: date, end: date) -> bool:
     """Approved and valid over the whole assessment (``valid_to`` is the first day it stops)."""
     return (auth.status == AuthorisationStatus.approved and auth.valid_from <= start
@@ -165,7 +161,7 @@ def check_team(assessment: Assessment, members: Sequence[tuple[int, TeamRole | s
     team = [(int(uid), TeamRole(role)) for uid, role in members]
     user_ids = sorted({uid for uid, _role in team})
 
-    policy = _policy()
+    policy = TenantPolicy.current()
     acc, programme = db.session.execute(
         select(Accreditation, Programme).join(Programme, Programme.id == Accreditation.programme_id)
         .where(Accreditation.id == assessment.accreditation_id)
@@ -516,7 +512,7 @@ def propose_team(assessment: Assessment,
     if members is not None:
         _replace_team(assessment, team)
     today = today or date.today()
-    ends = today + timedelta(days=_policy().objection_window_days)
+    ends = today + timedelta(days=TenantPolicy.current().objection_window_days)
     assessment.team_notified_at = utcnow()
     assessment.objection_window_ends_on = ends
     assessment.objection_window_waived = False
@@ -834,7 +830,7 @@ def candidates(assessment: Assessment) -> list[Candidate]:
                AssessorProfile.last_onsite_monitoring_on)
         .outerjoin(AssessorProfile, AssessorProfile.user_id == User.id)
         .where(User.id.in_(user_ids))).all()}
-    interval = _policy().onsite_monitoring_interval_months
+    interval = TenantPolicy.current().onsite_monitoring_interval_months
     oldest_ok = start - relativedelta(months=interval)
     personal = {"conflict_of_interest", "double_booked"}
     out = []

@@ -245,14 +245,10 @@ def new():
 # -- estimator settings -------------------------------------------------------------------------
 
 
-def _policy() -> TenantPolicy:
-    return db.session.execute(select(TenantPolicy)).scalar_one()
-
-
 @bp.route("/estimator", methods=["GET", "POST"])
 @require_role(Role.admin)
 def estimator_settings():
-    policy = _policy()
+    policy = TenantPolicy.current()
     values = estimator.flat_values(policy)
     form = effort_factors_form(values, formdata=request.form if request.method == "POST"
                                else None)

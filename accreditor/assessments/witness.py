@@ -533,10 +533,6 @@ class Matrix:
         return [r for r in self.rows if r.is_critical and r.problem]
 
 
-def _policy() -> TenantPolicy:
-    return db.session.execute(select(TenantPolicy)).scalar_one()
-
-
 def due_status(last: date | None, *, today: date, cycle_years: int, due_soon_days: int
                ) -> tuple[DueStatus, date | None]:
     """(status, due date) of something last witnessed on ``last`` (module docstring)."""
@@ -590,7 +586,7 @@ def matrix(accreditation: Accreditation, *, today: date | None = None,
     """The MD 17 coverage matrix of a 17021-1 accreditation: standard × cluster × code of the
     live scope, critical flags, last witness dates and due statuses (module docstring)."""
     today = today or date.today()
-    policy = policy or _policy()
+    policy = policy or TenantPolicy.current()
     years, soon = policy.witness_code_cycle_years, policy.witness_due_soon_days
     areas = scope_areas(accreditation, ScopeType.ms_certification)
     last = last_witnesses(accreditation)

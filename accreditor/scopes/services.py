@@ -51,10 +51,6 @@ class ScopeLineInvalid(ValidationFailed):
 # -- reading ----------------------------------------------------------------------------------
 
 
-def _policy() -> TenantPolicy:
-    return db.session.execute(select(TenantPolicy)).scalar_one()
-
-
 def validation_context(accreditation: Accreditation) -> schemas.Context:
     from accreditor.cabs.models import CabLocation
 
@@ -173,7 +169,7 @@ def reserve_number(accreditation: Accreditation) -> str:
         return accreditation.number
     from accreditor.cabs.models import Cab
 
-    fmt = _policy().accreditation_number_format
+    fmt = TenantPolicy.current().accreditation_number_format
     programme: Programme = accreditation.programme
     cab = db.session.execute(select(Cab).where(Cab.id == accreditation.cab_id)).scalar_one()
     for _attempt in range(50):
@@ -591,7 +587,7 @@ def grant(acc: Accreditation, *, effective_on: date, item_ids: list[int] | None 
                           reason_code=ReasonCode.grant if first_grant else ReasonCode.extension,
                           decision_id=decision_id)
     if first_grant:
-        months = _policy().cycle_length_months
+        months = TenantPolicy.current().cycle_length_months
         acc.initial_grant_on = effective_on
         acc.cycle_start_on = effective_on
         acc.cycle_end_on = min(effective_on + relativedelta(months=months),

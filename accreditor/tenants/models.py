@@ -117,6 +117,24 @@ class TenantPolicy(TenantScoped, Base):
     # Person-day estimator factors (DOMAIN.md §6); None = the built-in defaults.
     effort_factors: Mapped[dict | None] = mapped_column(JSON)
 
+    @classmethod
+    def current(cls) -> TenantPolicy:
+        """The current tenant's policy: one query per request (kept on ``g`` while a request
+        lasts; outside requests — jobs, CLI, tests — read each time)."""
+        from flask import g, has_request_context
+        from sqlalchemy import select
+
+        from accreditor.core.tenancy import current_tenant_id
+        from accreditor.extensions import db
+
+        cached = g.get("tenant_policy") if has_request_context() else None
+        if cached is not None and cached.tenant_id == current_tenant_id():
+            return cached
+        policy = db.session.execute(select(cls)).scalar_one()
+        if has_request_context():
+            g.tenant_policy = policy
+        return policy
+
 
 def policy_fields() -> list[str]:
     return [

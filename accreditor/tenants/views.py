@@ -90,14 +90,10 @@ def home():
 # -- settings ---------------------------------------------------------------------------------
 
 
-def _policy() -> TenantPolicy:
-    return db.session.execute(select(TenantPolicy)).scalar_one()
-
-
 @bp.route("/settings", methods=["GET", "POST"])
 @require_role(Role.admin)
 def settings():
-    policy = _policy()
+    policy = TenantPolicy.current()
     form = PolicyForm(obj=policy)
     if form.validate_on_submit():
         values = {f: getattr(form, f).data for f in policy_fields()}
