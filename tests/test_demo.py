@@ -8,8 +8,8 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from accreditor.assessments import md17, witness
 from accreditor.assessments import team as team_services
-from accreditor.assessments import witness
 from accreditor.assessments.models import (
     Assessment,
     AssessmentStatus,
@@ -80,9 +80,9 @@ def test_demo_has_programmes_witnesses_and_a_conflicting_declaration_per_tenant(
                     Witness.standard == "ISO 9001:2015")).scalar_one()
             assert (today - last_28).days > 5 * 365
             # ... which the MD 17 matrix flags as the one overdue critical code.
-            assert [(r.standard, r.code, r.status) for r in witness.overdue_critical(meridian)] \
+            assert [(r.standard, r.code, r.status) for r in md17.overdue_critical(meridian)] \
                 == [("ISO 9001:2015", "28", "overdue")]
-            assert witness.overdue_critical(assured) == []
+            assert md17.overdue_critical(assured) == []
             # Every demo team passes the team check's booking, lead and coverage rules.
             teams = {a.id: team_services.members_of(a) for a in rows}
             problems = [(a.id, a.type, a.planned_start_on.isoformat(), p.code, p.message)

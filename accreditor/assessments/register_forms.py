@@ -1,5 +1,6 @@
 """Forms of the assessor register. They check shapes only; the rules (who may, reference
-lists, dates) are the services' (``register.py``), whose messages are shown beside the field."""
+lists, dates) are the services' (``register.py``, ``register_areas.py``), whose messages are
+shown beside the field."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
 from accreditor.assessments.models import AuthorisationRole, AuthorisationStatus, InterestKind
-from accreditor.assessments.register import AREA_KIND_LABELS, WHOLE_PROGRAMME
+from accreditor.assessments.register_areas import AREA_KIND_LABELS, WHOLE_PROGRAMME
 
 AUTH_ROLE_LABELS = {
     AuthorisationRole.lead_assessor: _l("Lead assessor"),

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from accreditor.assessments import register
+from accreditor.assessments import register, register_areas
 from accreditor.assessments.models import AssessorAuthorisation, InterestDeclaration
 from accreditor.assessments.register_forms import (
     AUTH_ROLE_LABELS,
@@ -52,7 +52,7 @@ bp.before_request(staff_only_or_404)
 def labels():
     return {"auth_role_labels": AUTH_ROLE_LABELS, "auth_state_labels": AUTH_STATE_LABELS,
             "auth_state_badges": AUTH_STATE_BADGES, "interest_labels": INTEREST_LABELS,
-            "area_kind_labels": register.AREA_KIND_LABELS}
+            "area_kind_labels": register_areas.AREA_KIND_LABELS}
 
 
 # -- the register -------------------------------------------------------------------------------
@@ -137,8 +137,8 @@ def _render(user_id: int, *, status: int = 200, refusal: str | None = None, **fo
         ctx.update({
             "profile_form": profile_form, "auth_form": auth_form,
             "programmes": programmes,
-            "area_kinds": {p.code: register.area_kinds(p) for p in programmes},
-            "reference": register.reference_lists(programmes),
+            "area_kinds": {p.code: register_areas.area_kinds(p) for p in programmes},
+            "reference": register_areas.reference_lists(programmes),
             "withdraw_forms": {a.id: forms.get(f"withdraw_{a.id}")
                                or ReasonForm(formdata=None, prefix=f"w{a.id}")
                                for a, _p, _n in auths},

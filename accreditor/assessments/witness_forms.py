@@ -9,8 +9,9 @@ from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Optional
 
+from accreditor.assessments.md17 import DueStatus, code_key
 from accreditor.assessments.models import WitnessActivity
-from accreditor.assessments.witness import DueStatus, ScopeAreas, code_key
+from accreditor.assessments.witness import ScopeAreas
 from accreditor.refdata.models import ScopeType, TermKind
 
 ACTIVITY_LABELS = {

@@ -31,6 +31,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 from wtforms.fields.choices import SelectChoice
 
+from accreditor.assessments import md17
 from accreditor.assessments import witness as services
 from accreditor.assessments.forms import TYPE_LABELS, AccreditationSearchForm
 from accreditor.assessments.models import Witness
@@ -149,7 +150,7 @@ def matrix(accreditation_id: int):
                  "cab_url": url_for("tenant.cabs.show", cab_id=acc.cab_id),
                  "scope_url": url_for("tenant.scopes.show", accreditation_id=acc.id)}
     if ctx["is_ms"]:
-        ctx["m"] = services.matrix(acc)
+        ctx["m"] = md17.matrix(acc)
     else:
         ctx["history"] = services.history(acc, services.scope_areas(acc, st))
     return render_template("assessments/witness/matrix.html", **ctx)

@@ -11,9 +11,9 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from accreditor.assessments import services, witness
+from accreditor.assessments import md17, services, witness
+from accreditor.assessments.md17 import DueStatus
 from accreditor.assessments.models import Assessment, TeamAssignment, Witness
-from accreditor.assessments.witness import DueStatus
 from accreditor.core.audit import AuditEvent
 from accreditor.core.db import commit
 from accreditor.core.errors import Conflict, PermissionDenied, ValidationFailed
@@ -95,7 +95,7 @@ def last_for_due(due: date, years: int = 5) -> date:
 
 def statuses(tenant, acc_id: int, today: date = T) -> dict[str, DueStatus]:
     with tenant_scope(tenant):
-        m = witness.matrix(load_acc(acc_id), today=today)
+        m = md17.matrix(load_acc(acc_id), today=today)
         return {r.code: r.status for r in m.rows}
 
 
@@ -286,7 +286,7 @@ def test_critical_codes_show_ok_due_soon_overdue_and_never_on_the_boundary_dates
     assert got["22"] == DueStatus.overdue  # due yesterday
     assert got["28"] == DueStatus.never
     with tenant_scope(tenant_a):
-        assert sorted((r.code, r.status) for r in witness.overdue_critical(load_acc(acc.id),
+        assert sorted((r.code, r.status) for r in md17.overdue_critical(load_acc(acc.id),
                                                                             today=T)
                       ) == [("22", DueStatus.overdue), ("28", DueStatus.never)]
 
@@ -320,7 +320,7 @@ def test_non_critical_codes_take_the_status_of_their_cluster(tenant_a):
     assert got["34"] == DueStatus.ok
     assert got["28"] == DueStatus.never  # a critical code needs its own witness
     with tenant_scope(tenant_a):
-        m = witness.matrix(load_acc(acc.id), today=T)
+        m = md17.matrix(load_acc(acc.id), today=T)
     food = next(c for c in m.clusters if c.cluster == "Food")
     assert food.last_witnessed_on == date(2024, 3, 1)
     assert next(r for r in m.rows if r.code == "1").via_cluster
@@ -336,13 +336,13 @@ def test_a_cluster_witness_covers_non_critical_codes_only_while_its_critical_cod
     assert got["17"] == DueStatus.ok  # its own witness
     assert got["18"] == DueStatus.never  # critical 20 not current: 17's witness does not count
     with tenant_scope(tenant_a):
-        row = next(r for r in witness.matrix(load_acc(acc.id), today=T).rows if r.code == "18")
+        row = next(r for r in md17.matrix(load_acc(acc.id), today=T).rows if r.code == "18")
     assert not row.via_cluster and row.critical_not_current
     record(tenant_a, acc.id, iaf_code="20", witnessed_on=date(2025, 3, 1))
     got = statuses(tenant_a, acc.id)
     assert got["20"] == got["18"] == DueStatus.ok
     with tenant_scope(tenant_a):
-        row = next(r for r in witness.matrix(load_acc(acc.id), today=T).rows if r.code == "18")
+        row = next(r for r in md17.matrix(load_acc(acc.id), today=T).rows if r.code == "18")
     assert row.via_cluster and row.due_on == date(2030, 3, 1)
     # The critical code falls overdue: the others are back on their own witnesses.
     got = statuses(tenant_a, acc.id, today=date(2030, 3, 2))
@@ -382,7 +382,7 @@ def test_every_standard_has_its_own_clusters(tenant_a):
     record(tenant_a, acc.id, iaf_code="28", witnessed_on=date(2025, 2, 1))
     with tenant_scope(tenant_a):
         rows = {(r.standard, r.code): r.status
-                for r in witness.matrix(load_acc(acc.id), today=T).rows}
+                for r in md17.matrix(load_acc(acc.id), today=T).rows}
     assert rows[("ISO 9001:2015", "34")] == DueStatus.ok
     assert rows[("ISO 14001:2015", "34")] == DueStatus.never
 
@@ -391,14 +391,14 @@ def test_an_applicant_may_be_witnessed_before_the_grant(tenant_a):
     acc = ms_acc(tenant_a, grant=False)
     record(tenant_a, acc.id, iaf_code="28", audit_type="initial_stage2")
     with tenant_scope(tenant_a):
-        row = next(r for r in witness.matrix(load_acc(acc.id)).rows if r.code == "28")
+        row = next(r for r in md17.matrix(load_acc(acc.id)).rows if r.code == "28")
     assert (row.line_status, row.status) == ("applied", DueStatus.ok)
 
 
 def test_overdue_critical_is_empty_for_other_programmes(tenant_a):
     acc = cal_acc(tenant_a)
     with tenant_scope(tenant_a):
-        assert witness.overdue_critical(load_acc(acc.id)) == []
+        assert md17.overdue_critical(load_acc(acc.id)) == []
 
 
 # -- who may write ------------------------------------------------------------------------------
