@@ -236,12 +236,6 @@ def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def _membership(user_id: int) -> Membership | None:
-    return db.session.execute(
-        select(Membership).where(Membership.user_id == user_id, Membership.is_active)
-    ).scalar_one_or_none()
-
-
 def active_token(user_id: int) -> CalendarToken | None:
     """The person's active feed token in the current tenant, if any."""
     return db.session.execute(

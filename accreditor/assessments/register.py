@@ -36,6 +36,7 @@ from accreditor.assessments.models import (
     InterestKind,
 )
 from accreditor.assessments.register_areas import AREA_KIND_LABELS, SCHEME, clean_areas
+from accreditor.assessments.team import monitoring_overdue
 from accreditor.auth.models import Membership, MembershipRole, User
 from accreditor.cabs.models import Cab
 from accreditor.core import audit
@@ -104,12 +105,6 @@ def assessor(user_id: int) -> User:
 
 def policy() -> TenantPolicy:
     return TenantPolicy.current()
-
-
-def monitoring_overdue(last: date | None, interval_months: int, on: date | None = None) -> bool:
-    """Never monitored, or last monitored on site longer ago than the tenant's interval."""
-    on = on or today()
-    return last is None or last < on - relativedelta(months=interval_months)
 
 
 def current_condition(on: date):

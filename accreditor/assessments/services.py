@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from types import SimpleNamespace
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -174,11 +173,9 @@ def update_assessment(assessment: Assessment, **data) -> dict:
             assessment.planned_start_on, assessment.planned_end_on) \
             and assessment.status_enum != S.draft:
         # New dates change availability and currency: the team is checked again.
-        probe = SimpleNamespace(id=assessment.id, cab_id=assessment.cab_id,
-                                accreditation_id=assessment.accreditation_id,
-                                planned_start_on=values["planned_start_on"],
-                                planned_end_on=values["planned_end_on"])
-        team_services._refuse(check_team(probe, team_services.members_of(assessment)))
+        team_services._refuse(check_team(
+            assessment, team_services.members_of(assessment),
+            start=values["planned_start_on"], end=values["planned_end_on"]))
     for key, value in values.items():
         setattr(assessment, key, value)
     changes = audit.diff(assessment)
@@ -348,13 +345,6 @@ def sampleable_count(assessment: Assessment) -> int:
         select(func.count(ScopeItem.id))
         .where(ScopeItem.accreditation_id == assessment.accreditation_id,
                sampleable())).scalar_one()
-
-
-def all_accredited_ids(assessment: Assessment) -> list[int]:
-    return list(db.session.execute(
-        select(ScopeItem.id).where(ScopeItem.accreditation_id == assessment.accreditation_id,
-                                   ScopeItem.status == ItemStatus.accredited.value)
-        .order_by(ScopeItem.position, ScopeItem.id)).scalars())
 
 
 # -- risk (rule 40), estimate, actual -------------------------------------------------------------
@@ -578,11 +568,6 @@ def next_actions(assessment: Assessment, *, today: date | None = None,
     if assessment.can_move_to(S.cancelled):
         out.append(action("cancel", _("Cancel the assessment"), [], style="outline-danger"))
     return out
-
-
-def is_on_team(assessment: Assessment, user_id: int, roles=tuple(TeamRole)) -> bool:
-    return any(uid == user_id and role in roles
-               for uid, role in team_services.members_of(assessment))
 
 
 # -- history ------------------------------------------------------------------------------------

@@ -149,15 +149,23 @@ def _overlaps(started: date, ended: date | None, lo: date, hi: date) -> bool:
     return started <= hi and (ended is None or ended >= lo)
 
 
+def monitoring_overdue(last: date | None, interval_months: int, on: date | None = None) -> bool:
+    """Rule 37: never monitored, or last monitored on site longer ago than the tenant's
+    interval (on ``on``, default today)."""
+    on = on or date.today()
+    return last is None or last < on - relativedelta(months=interval_months)
+
+
 def check_team(assessment: Assessment, members: Sequence[tuple[int, TeamRole | str]], *,
-               on: date | None = None) -> TeamCheckResult:
+               start: date | None = None, end: date | None = None) -> TeamCheckResult:
     """Every reason the team cannot be appointed: lead and authorisations, coverage of the
     sample (rule 5), conflicts of interest (rule 3), double booking, lead monitoring (rule 37).
+    ``start``/``end`` check new dates before they are saved (default: the planned ones).
     A fixed number of queries whatever the scope size."""
     result = TeamCheckResult()
     problems = result.problems
-    start = on or assessment.planned_start_on
-    end = on or assessment.planned_end_on
+    start = start or assessment.planned_start_on
+    end = end or assessment.planned_end_on
     team = [(int(uid), TeamRole(role)) for uid, role in members]
     user_ids = sorted({uid for uid, _role in team})
 
@@ -224,7 +232,7 @@ def check_team(assessment: Assessment, members: Sequence[tuple[int, TeamRole | s
 
     # Rule 37: the lead's on-site monitoring.
     interval = policy.onsite_monitoring_interval_months
-    oldest_ok = assessment.planned_start_on - relativedelta(months=interval)
+    oldest_ok = start - relativedelta(months=interval)
     for uid in leads:
         profile = profiles.get(uid)
         last = profile.last_onsite_monitoring_on if profile is not None else None
@@ -347,8 +355,8 @@ def check_team(assessment: Assessment, members: Sequence[tuple[int, TeamRole | s
                 whom = _("%(o)s, a body related to the CAB", o=d.organisation)
             else:
                 continue
-            lo = assessment.planned_start_on - relativedelta(years=years[d.kind])
-            if not _overlaps(d.started_on, d.ended_on, lo, assessment.planned_end_on):
+            lo = start - relativedelta(years=years[d.kind])
+            if not _overlaps(d.started_on, d.ended_on, lo, end):
                 continue
             if (d.user_id, d.id) in flagged:
                 continue
@@ -367,8 +375,8 @@ def check_team(assessment: Assessment, members: Sequence[tuple[int, TeamRole | s
             .join(Assessment, Assessment.id == TeamAssignment.assessment_id)
             .where(TeamAssignment.user_id.in_(user_ids), Assessment.id != assessment.id,
                    Assessment.status != S.cancelled.value,
-                   Assessment.planned_start_on <= assessment.planned_end_on,
-                   Assessment.planned_end_on >= assessment.planned_start_on)
+                   Assessment.planned_start_on <= end,
+                   Assessment.planned_end_on >= start)
             .order_by(Assessment.planned_start_on)
         ).all()
         queries += 1
@@ -831,7 +839,6 @@ def candidates(assessment: Assessment) -> list[Candidate]:
         .outerjoin(AssessorProfile, AssessorProfile.user_id == User.id)
         .where(User.id.in_(user_ids))).all()}
     interval = TenantPolicy.current().onsite_monitoring_interval_months
-    oldest_ok = start - relativedelta(months=interval)
     personal = {"conflict_of_interest", "double_booked"}
     out = []
     for uid in user_ids:
@@ -845,24 +852,10 @@ def candidates(assessment: Assessment) -> list[Candidate]:
         out.append(Candidate(
             user_id=uid, name=name, organisation=org,
             auth_roles=sorted(held), areas=areas, team_roles=roles, covers=covers[uid],
-            last_monitoring=last, lead_monitoring_ok=last is not None and last >= oldest_ok,
+            last_monitoring=last,
+            lead_monitoring_ok=not monitoring_overdue(last, interval, start),
             problems=[p for p in result.for_user(uid) if p.code in personal]))
     return sorted(out, key=lambda c: (bool(c.problems), -c.covers, c.name.lower()))
-
-
-def team_role_choices() -> list[tuple[str, str]]:
-    return [(r.value, r.value.replace("_", " ")) for r in TeamRole]
-
-
-def assessor_candidates() -> list[tuple[int, str]]:
-    """People who can be put on a team: staff with the assessor role or a register profile."""
-    with_role = select(Membership.user_id).join(
-        MembershipRole, MembershipRole.membership_id == Membership.id).where(
-        Membership.is_active, MembershipRole.role == Role.assessor.value)
-    with_profile = select(AssessorProfile.user_id)
-    return [(uid, nm) for uid, nm in db.session.execute(
-        select(User.id, User.name).where(User.id.in_(with_role.union(with_profile)))
-        .order_by(User.name)).all()]
 
 
 __all__ = ["AuthorisationRole", "check_team", "propose_team", "confirm_team", "raise_objection",
