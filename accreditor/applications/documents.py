@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from accreditor.applications.models import Application, ApplicationStatus
+from accreditor.applications.services import private_while_draft
 from accreditor.auth.models import User
 from accreditor.core.errors import Conflict, NotFound
 from accreditor.core.permissions import Role
@@ -63,6 +64,7 @@ def ensure_can_attach(app: Application) -> None:
                          "asks for more information."), field="file")
 
 
+@private_while_draft
 def attach_document(app: Application, file_storage) -> Document:
     """Store an upload as a document of the application (shared with the CAB). Conflict once
     the application is with the AB (unless it asked for more information); FileTooLarge (413)
@@ -72,6 +74,7 @@ def attach_document(app: Application, file_storage) -> Document:
                                   cab_id=app.cab_id, confidentiality=Confidentiality.cab.value)
 
 
+@private_while_draft
 def remove_document(app: Application, doc: Document) -> None:
     """Take a document off a draft (superseded, not deleted). NotFound for a document of
     another application; Conflict once the application has been submitted or when the document

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 
 from dateutil.relativedelta import relativedelta
@@ -64,6 +65,17 @@ def _move(app: Application, new: ApplicationStatus, message: str | None = None) 
     audit.record(f"application.{new.value}", app, changes={"status": [before, new.value]})
 
 
+def private_while_draft(func):
+    """A draft is the CAB's own until submitted: what ``func(app, …)`` changes on a draft is
+    audited without a subject CAB (``audit.private_to_cab``), so it stays off the staff CAB
+    history; the tenant's audit log keeps it."""
+    @functools.wraps(func)
+    def wrapped(app: Application, *args, **kwargs):
+        with audit.private_to_cab(app.status == S.draft.value):
+            return func(app, *args, **kwargs)
+    return wrapped
+
+
 def start_application(cab: Cab, *, type: ApplicationType, programme: Programme,
                       summary: str | None = None, location_codes: str | None = None,
                       accreditation: Accreditation | None = None,
@@ -81,7 +93,8 @@ def start_application(cab: Cab, *, type: ApplicationType, programme: Programme,
                              s=accreditation.status.replace("_", " ")), field="accreditation")
         targets = _clean_targets(type, accreditation, target_item_ids or [])
     else:
-        accreditation = scopes.create_accreditation(cab, programme)
+        with audit.private_to_cab():  # opened by a draft: the CAB's own until submitted
+            accreditation = scopes.create_accreditation(cab, programme)
         targets = []
     app = Application(cab_id=cab.id, type=type.value, status=S.draft.value,
                       programme_id=programme.id, accreditation_id=accreditation.id,
@@ -92,8 +105,9 @@ def start_application(cab: Cab, *, type: ApplicationType, programme: Programme,
     db.session.add(app)
     db.session.flush()
     _event(app, None, None)
-    audit.record("application.started", app, changes={"type": [None, type.value],
-                                                      "programme_id": [None, programme.id]})
+    with audit.private_to_cab():
+        audit.record("application.started", app, changes={"type": [None, type.value],
+                                                          "programme_id": [None, programme.id]})
     return app
 
 
@@ -119,6 +133,7 @@ def _clean_targets(kind: ApplicationType, acc: Accreditation, item_ids: list[int
     return wanted
 
 
+@private_while_draft
 def update_draft(app: Application, *, summary: str | None, location_codes: str | None,
                  target_item_ids: list[int] | None = None) -> None:
     """Change what a draft (or an application the AB asked about) says; Conflict once it is with
@@ -174,6 +189,7 @@ def info_question(app: Application) -> ApplicationEvent | None:
     ).scalar_one_or_none()
 
 
+@private_while_draft
 def add_requested_line(app: Application, raw: dict, *,
                        ctx: schemas.Context | None = None) -> ScopeItem:
     """Add a requested scope line to an application that adds scope, while the CAB may edit it.
@@ -184,6 +200,7 @@ def add_requested_line(app: Application, raw: dict, *,
     return scopes.add_scope_item(_accreditation(app), raw, application_id=app.id, ctx=ctx)
 
 
+@private_while_draft
 def remove_requested_line(app: Application, item: ScopeItem) -> None:
     """Remove one of the application's own requested (applied) lines while the CAB may edit."""
     ensure_cab_may_edit(app)
@@ -274,6 +291,7 @@ def withdraw_application(app: Application) -> None:
     _notify_manager(app, _("%(cab)s withdrew its application", cab=_cab_name(app)))
 
 
+@private_while_draft
 def discard_draft(app: Application) -> None:
     """Delete a draft the AB never saw: its requested lines, its history and, for an initial
     application, the applicant accreditation it opened (so the CAB can start again). The audit

@@ -28,9 +28,8 @@ from sqlalchemy.orm import joinedload, selectinload
 from accreditor.applications import documents as app_documents
 from accreditor.applications import services
 from accreditor.applications.forms import label_context
-from accreditor.applications.models import Application, ApplicationStatus, ApplicationType
+from accreditor.applications.models import Application, ApplicationType
 from accreditor.cabs.models import Cab
-from accreditor.core import audit
 from accreditor.core.db import commit
 from accreditor.core.errors import DomainError, ValidationFailed
 from accreditor.core.permissions import Role, require_role
@@ -179,11 +178,10 @@ def new_application():
                 form.programme.errors.append(_("Choose the programme you apply for."))
         if programme is not None:
             try:
-                with audit.private_to_cab():  # a new draft is the CAB's own until submitted
-                    app = services.start_application(
-                        cab, type=kind, programme=programme, accreditation=acc,
-                        summary=form.summary.data,
-                        location_codes=", ".join(form.location_codes.data or []))
+                app = services.start_application(
+                    cab, type=kind, programme=programme, accreditation=acc,
+                    summary=form.summary.data,
+                    location_codes=", ".join(form.location_codes.data or []))
             except DomainError as exc:
                 db.session.rollback()
                 field = {"accreditation": form.accreditation, "programme": form.programme}.get(
@@ -200,13 +198,6 @@ def new_application():
 
 
 # -- one application ------------------------------------------------------------------------------
-
-
-def _private_while_draft(app: Application) -> None:
-    """A draft is the CAB's own: what it changes in this request is audited without a subject
-    CAB, so it stays off the staff CAB history (``audit.private_to_cab``)."""
-    if app.status_enum == ApplicationStatus.draft:
-        g.audit_private_to_cab = True
 
 
 def _load(application_id: int) -> Application:
@@ -302,7 +293,6 @@ def _after_error(application_id: int, *, status: int = 400, **forms):
 @cab_user_only
 def edit_application(application_id: int):
     app = _load(application_id)
-    _private_while_draft(app)
     services.ensure_cab_may_edit(app)
     form = _edit_form(app, _cab(), formdata=request.form)
     if not form.validate_on_submit():
@@ -325,7 +315,6 @@ def edit_application(application_id: int):
 @cab_user_only
 def add_line(application_id: int):
     app = _load(application_id)
-    _private_while_draft(app)
     services.ensure_cab_may_edit(app)
     form, ctx = _line_form(app, _cab())
     if not form.validate_on_submit():
@@ -349,7 +338,6 @@ def add_line(application_id: int):
 @cab_user_only
 def remove_line(application_id: int, item_id: int):
     app = _load(application_id)
-    _private_while_draft(app)
     services.ensure_cab_may_edit(app)
     item = get_scoped_or_404(ScopeItem, item_id, application_id=app.id)
     if not ActionForm().validate_on_submit():
@@ -364,7 +352,6 @@ def remove_line(application_id: int, item_id: int):
 @cab_user_only
 def upload_document(application_id: int):
     app = _load(application_id)
-    _private_while_draft(app)
     app_documents.ensure_can_attach(app)  # 409 page once the application is with the AB
     form = _document_form(posted=True)
     if not form.validate_on_submit():
@@ -384,7 +371,6 @@ def upload_document(application_id: int):
 @cab_user_only
 def remove_document(application_id: int, document_id: int):
     app = _load(application_id)
-    _private_while_draft(app)
     doc = get_scoped_or_404(Document, document_id, owner_type=app_documents.OWNER_TYPE,
                             owner_id=app.id)
     if not ActionForm().validate_on_submit():
@@ -438,7 +424,6 @@ def answer_application(application_id: int):
 @cab_user_only
 def withdraw_application(application_id: int):
     app = _load(application_id)
-    _private_while_draft(app)
     if not ActionForm().validate_on_submit():
         abort(400)
     if app.can_be_discarded:

@@ -323,7 +323,8 @@ def test_each_tab_shows_its_own_content(client, tenant_a, assessor_a, acme, logi
 
     history = client.get(f"{base}/history")
     assert _active_tab(history) == "History"
-    assert "application.started" in words(history)
+    assert "cab.created" in words(history)
+    assert "application.started" not in words(history)  # the draft is still the CAB's own
 
 
 def test_the_accreditations_tab_shows_grant_cycle_number_and_ib_type(
