@@ -77,8 +77,7 @@ def _init_extensions(app: Flask) -> None:
         from accreditor.core.permissions import Role, has_role
 
         return {"Role": Role, "has_role": has_role, "current_tenant": g.get("tenant"),
-                "current_membership": g.get("membership"), "get_locale": get_locale,
-                "has_endpoint": app.view_functions.__contains__}
+                "current_membership": g.get("membership"), "get_locale": get_locale}
 
 
 def _migrations_dir() -> str:

@@ -28,7 +28,7 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from accreditor.assessments import programme, services
+from accreditor.assessments import programme, register, services
 from accreditor.assessments import team as team_services
 from accreditor.assessments import witness as witness_services
 from accreditor.assessments.models import (
@@ -38,7 +38,6 @@ from accreditor.assessments.models import (
     AssessorProfile,
     AuthorisationRole,
     AuthorisationStatus,
-    InterestDeclaration,
     TeamAssignment,
     TeamRole,
 )
@@ -129,7 +128,7 @@ def _register(tenant, today: date) -> dict[str, User]:
             notes="Demo: witnessed as lead/assessor, training records on file.")
         db.session.add(a)
         db.session.flush()
-        audit.record("authorisation.approved", a, changes=audit.snapshot(
+        audit.record("assessor.authorisation_approved", a, changes=audit.snapshot(
             a, ("user_id", "role", "programme_id", "area_kind", "areas", "valid_to")))
 
     lead, assessor, te = (AuthorisationRole.lead_assessor, AuthorisationRole.assessor,
@@ -149,24 +148,15 @@ def _register(tenant, today: date) -> dict[str, User]:
         select(Cab).where(Cab.legal_name.like("Assured Certification Services%"))
     ).scalar_one_or_none()
     if assured is not None:
-        d = InterestDeclaration(
-            user_id=people["victor"].id, kind="consultancy", cab_id=assured.id,
-            started_on=today - relativedelta(years=3),
-            ended_on=today - relativedelta(months=14),
+        register.record_declaration(
+            people["victor"].id, kind="consultancy", cab_id=assured.id, organisation=None,
+            started_on=today - relativedelta(years=3), ended_on=today - relativedelta(months=14),
             description="Helped implement the CB's impartiality procedure (paid consultancy).")
-        db.session.add(d)
-        db.session.flush()
-        audit.record("declaration.created", d, changes=audit.snapshot(
-            d, ("user_id", "kind", "cab_id", "started_on", "ended_on")))
-    d = InterestDeclaration(
-        user_id=people["tariq"].id, kind="employment",
+    register.record_declaration(
+        people["tariq"].id, kind="employment", cab_id=None,
         organisation="Pressure & Thermal Consultants Ltd (own company)",
         started_on=today - relativedelta(years=9), ended_on=None,
         description="Director; the company sells calibration training, not calibration.")
-    db.session.add(d)
-    db.session.flush()
-    audit.record("declaration.created", d, changes=audit.snapshot(
-        d, ("user_id", "kind", "organisation", "started_on")))
     return people
 
 

@@ -56,7 +56,7 @@ from accreditor.assessments.models import (
 from accreditor.auth.models import User
 from accreditor.cabs.models import CabLocation
 from accreditor.core.db import commit
-from accreditor.core.errors import Conflict, DomainError, ValidationFailed, put_error
+from accreditor.core.errors import DomainError, ValidationFailed, show_error
 from accreditor.core.tenancy import get_scoped_or_404
 from accreditor.extensions import db
 from accreditor.portal.views import cab_user_only
@@ -205,12 +205,6 @@ def object_to_member(assessment_id: int):
         return _render(a, form=form, status=400)
     raw = (form.user_id.data or "").strip()
     try:
-        if a.status_enum not in team_services.OBJECTABLE:
-            # raise_objection checks the window but not the status: a cancelled or started
-            # assessment takes no objections through the portal.
-            raise Conflict(_("This assessment is %(s)s; objections can no longer be raised "
-                             "here. Contact the accreditation body.",
-                             s=str(STATUS_LABELS.get(a.status_enum, a.status)).lower()))
         if not raw.isdigit():
             raise ValidationFailed(_("This person is not on the proposed team."),
                                    field="user_id")
@@ -218,8 +212,7 @@ def object_to_member(assessment_id: int):
     except DomainError as exc:
         db.session.rollback()
         a = _load(assessment_id)
-        if not put_error(form, exc):
-            form.form_errors.append(exc.message)
+        show_error(form, exc)
         return _render(a, form=form, status=exc.status)
     commit()
     flash(_("Your objection was sent to the accreditation body. You will be told how it is "

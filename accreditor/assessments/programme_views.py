@@ -38,7 +38,7 @@ from accreditor.assessments.forms import MODE_LABELS, STATUS_BADGES, STATUS_LABE
 from accreditor.assessments.models import Assessment, AssessmentStatus
 from accreditor.cabs.models import Cab
 from accreditor.core.db import commit
-from accreditor.core.errors import DomainError, put_error
+from accreditor.core.errors import DomainError, show_error
 from accreditor.core.permissions import STAFF_ROLES, Role, has_role, require_role, staff_only_or_404
 from accreditor.core.tenancy import get_scoped_or_404
 from accreditor.extensions import db
@@ -275,8 +275,7 @@ def adjust_dates(accreditation_id: int, assessment_id: int):
                                    planned_end_on=form.planned_end_on.data)
     except DomainError as exc:
         db.session.rollback()
-        if not put_error(form, exc):
-            form.form_errors.append(exc.message)
+        show_error(form, exc)
         return _render_show(_load(accreditation_id), forms={assessment.id: form},
                             status=exc.status)
     problems = programme.blocking_problems(assessment)

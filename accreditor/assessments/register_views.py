@@ -33,7 +33,7 @@ from accreditor.assessments.register_forms import (
     ReasonForm,
 )
 from accreditor.core.db import commit
-from accreditor.core.errors import DomainError, NotFound, put_error
+from accreditor.core.errors import DomainError, NotFound, put_error, show_error
 from accreditor.core.permissions import STAFF_ROLES, Role, require_role, staff_only_or_404
 from accreditor.core.tenancy import get_scoped_or_404
 from accreditor.documents.models import Document
@@ -346,8 +346,7 @@ def edit_declaration(declaration_id: int):
             changes = register.update_declaration(decl, **_decl_data(form))
         except DomainError as exc:
             db.session.rollback()
-            if not put_error(form, exc):
-                form.form_errors.append(exc.message)
+            show_error(form, exc)
             status = exc.status
             decl = _declaration(declaration_id)
         else:

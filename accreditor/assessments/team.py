@@ -632,8 +632,9 @@ def raise_objection(assessment: Assessment, user_id: int, reason: str, *,
     if not reason:
         raise ValidationFailed(_("Give the reason for the objection."), field="reason")
     if assessment.status_enum not in OBJECTABLE:
-        raise Conflict(_("Objections can no longer be raised for this assessment."),
-                       code="not_objectable")
+        raise Conflict(_("This assessment is %(s)s; objections can no longer be raised here. "
+                         "Contact the accreditation body.",
+                         s=assessment.status.replace("_", " ")), code="not_objectable")
     if not window_open(assessment, today):
         raise Conflict(_("The objection window has closed; contact the accreditation body."),
                        code="window_closed")
@@ -734,8 +735,7 @@ def _notify_cab_of_resolution(assessment: Assessment, objection: TeamObjection) 
                else _("Your objection to %(m)s was not upheld", m=member))
     for email in emails:
         send_mail(email, subject, "objection_resolved", assessment=assessment, member=member,
-                  upheld=upheld, resolution=objection.resolution, reason=objection.reason,
-                  link=link)
+                  upheld=upheld, resolution=objection.resolution, link=link)
 
 
 def resolve_objection(objection: TeamObjection, upheld: bool, resolution: str) -> None:

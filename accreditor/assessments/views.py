@@ -61,11 +61,12 @@ from accreditor.assessments.models import (
     TeamObjection,
     TeamRole,
 )
+from accreditor.assessments.services import PLANNERS
 from accreditor.auth.models import User
 from accreditor.cabs.models import Cab, CabLocation
 from accreditor.core.audit import AuditEvent
 from accreditor.core.db import commit
-from accreditor.core.errors import DomainError, put_error
+from accreditor.core.errors import DomainError, put_error, show_error
 from accreditor.core.permissions import STAFF_ROLES, Role, has_role, require_role, staff_only_or_404
 from accreditor.core.tenancy import get_scoped_or_404
 from accreditor.extensions import db
@@ -78,7 +79,6 @@ from accreditor.tenants.models import TenantPolicy
 bp = Blueprint("assessments", __name__, url_prefix="/assessments")
 
 READERS = tuple(STAFF_ROLES)
-PLANNERS = (Role.admin, Role.manager)
 PAGE_SIZE = 50
 SAMPLE_PAGE_SIZE = 2500  # lines on one page of the sample form
 HISTORY_PAGE_SIZE = 100
@@ -227,8 +227,7 @@ def new():
         except DomainError as exc:
             db.session.rollback()
             acc = _load_accreditation(accreditation_id)  # the rollback expired it
-            if not put_error(form, exc):
-                form.form_errors.append(exc.message)
+            show_error(form, exc)
             status = exc.status
         else:
             assessment_id = assessment.id
@@ -261,8 +260,7 @@ def estimator_settings():
             changes = estimator.update_effort_factors(policy, raw)
         except DomainError as exc:
             db.session.rollback()
-            if not put_error(form, exc):
-                form.form_errors.append(exc.message)
+            show_error(form, exc)
             status = exc.status
         else:
             commit()
@@ -370,7 +368,7 @@ def _team_context(a: Assessment, forms: dict, ctx: dict) -> dict:
     record_form = forms.get("objection_form") or RecordObjectionForm(formdata=None)
     record_form.user_id.choices = [SelectChoice(m["user_id"], m["name"]) for m in ctx["team"]]
     return {"candidates": candidates, "member_form": member_form,
-            "remove_form": RemoveMemberForm(formdata=None), "objections": objections,
+            "objections": objections,
             "objection_form": record_form,
             "resolve_forms": {o["objection"].id: forms.get(f"resolve_{o['objection'].id}")
                               or ResolveForm(formdata=None, prefix=f"o{o['objection'].id}")

@@ -29,6 +29,7 @@ from wtforms.fields.choices import SelectChoice
 from accreditor.applications.models import Application, ApplicationStatus, ApplicationType
 from accreditor.assessments.forms import MODE_LABELS, STATUS_BADGES, STATUS_LABELS, TYPE_LABELS
 from accreditor.assessments.models import Assessment, TeamAssignment, TeamRole
+from accreditor.assessments.services import PLANNERS
 from accreditor.auth.models import Membership, MembershipRole, User
 from accreditor.cabs import services
 from accreditor.cabs.forms import (
@@ -41,7 +42,7 @@ from accreditor.cabs.forms import (
 from accreditor.cabs.models import Cab, CabContact, CabLocation, LocationKind
 from accreditor.core.audit import AuditEvent
 from accreditor.core.db import commit
-from accreditor.core.errors import DomainError, put_error
+from accreditor.core.errors import DomainError, show_error
 from accreditor.core.permissions import STAFF_ROLES, Role, has_role, require_role
 from accreditor.core.tenancy import get_scoped_or_404
 from accreditor.extensions import db
@@ -57,7 +58,6 @@ PAGE_SIZE = 50
 READERS = (Role.admin, Role.manager, Role.assessor, Role.decision_maker)
 EDITORS = (Role.admin, Role.manager)
 # Who may plan an assessment (the "Plan an assessment" link; assessments.views.PLANNERS).
-PLANNERS = (Role.admin, Role.manager)
 
 ACCREDITATION_STATUS_COLOURS = {
     AccreditationStatus.applicant: "info",
@@ -114,12 +114,6 @@ def cab_helpers():
         "application_url": lambda app: url_for("tenant.applications.show",
                                                application_id=app.id),
     }
-
-
-def _show_error(form, exc: DomainError) -> None:
-    """Put a service's refusal beside the field it names (above the form otherwise)."""
-    if not put_error(form, exc):
-        form.form_errors.append(exc.message)
 
 
 def _staff_members() -> list[tuple[int, str]]:
@@ -240,7 +234,7 @@ def new():
         try:
             cab = services.create_cab(**_cab_values(form))
         except DomainError as exc:
-            _show_error(form, exc)
+            show_error(form, exc)
         else:
             name = cab.legal_name
             commit()
@@ -261,7 +255,7 @@ def edit(cab_id: int):
         try:
             changes = services.update_cab(cab, **_cab_values(form))
         except DomainError as exc:
-            _show_error(form, exc)
+            show_error(form, exc)
         else:
             commit()
             flash(_("Details saved.") if changes else _("Nothing changed."), "success")
@@ -302,7 +296,7 @@ def add_contact(cab_id: int):
         try:
             contact = services.add_contact(cab, **_contact_values(form))
         except DomainError as exc:
-            _show_error(form, exc)
+            show_error(form, exc)
         else:
             name = contact.name
             commit()
@@ -321,7 +315,7 @@ def update_contact(cab_id: int, contact_id: int):
         try:
             changes = services.update_contact(contact, **_contact_values(form))
         except DomainError as exc:
-            _show_error(form, exc)
+            show_error(form, exc)
         else:
             commit()
             flash(_("Contact saved.") if changes else _("Nothing changed."), "success")
@@ -372,7 +366,7 @@ def add_location(cab_id: int):
         try:
             loc = services.add_location(cab, **_location_values(form))
         except DomainError as exc:
-            _show_error(form, exc)
+            show_error(form, exc)
         else:
             label = loc.label
             commit()
@@ -391,7 +385,7 @@ def edit_location(cab_id: int, location_id: int):
         try:
             changes = services.update_location(loc, **_location_values(form))
         except DomainError as exc:
-            _show_error(form, exc)
+            show_error(form, exc)
         else:
             commit()
             flash(_("Location saved.") if changes else _("Nothing changed."), "success")
@@ -448,7 +442,7 @@ def open_accreditation(cab_id: int):
         try:
             acc = scope_services.create_accreditation(cab, programme, ib_type=ib_type)
         except DomainError as exc:
-            _show_error(form, exc)
+            show_error(form, exc)
         else:
             code = programme.code
             commit()

@@ -59,6 +59,12 @@ def put_error(form, exc: DomainError) -> bool:
     return True
 
 
+def show_error(form, exc: DomainError) -> None:
+    """Put a service's refusal beside the field it names, or above the form otherwise."""
+    if not put_error(form, exc):
+        form.form_errors.append(exc.message)
+
+
 def _wants_json() -> bool:
     return request.path.startswith("/api/") or (
         request.accept_mimetypes.best == "application/json"

@@ -134,7 +134,7 @@ def deliver_mail(message_id: int) -> None:
 
 @periodic
 @job
-def resend_unsent_mail(older_than_minutes: int = 10, max_attempts: int | None = None) -> int:
+def resend_unsent_mail(older_than_minutes: int = 10) -> int:
     """Queue again the messages still unsent after a while (Redis was down at commit, a worker
     died, SMTP failed), except failed ones (``MAIL_MAX_ATTEMPTS`` reached). Delivery is
     idempotent, so a delivered message is not sent again."""
@@ -142,7 +142,7 @@ def resend_unsent_mail(older_than_minutes: int = 10, max_attempts: int | None = 
 
     from accreditor.extensions import db
 
-    cap = max_attempts or mail_max_attempts()
+    cap = mail_max_attempts()
     cutoff = utcnow() - timedelta(minutes=older_than_minutes)
     ids = db.session.execute(
         select(OutboxMessage.id).where(OutboxMessage.sent_at.is_(None),

@@ -29,7 +29,7 @@ from sqlalchemy.orm import joinedload
 from accreditor.auth.models import User
 from accreditor.cabs.models import CabLocation
 from accreditor.core.db import commit
-from accreditor.core.errors import DomainError, put_error
+from accreditor.core.errors import DomainError, show_error
 from accreditor.core.permissions import Role, has_role, require_role
 from accreditor.extensions import db
 from accreditor.refdata import services as refdata
@@ -334,8 +334,7 @@ def edit(accreditation_id: int):
                 edition_id=form.edition_id.data,
             )
         except DomainError as exc:
-            if not put_error(form, exc):
-                form.form_errors.append(exc.message)
+            show_error(form, exc)
             status = exc.status
         else:
             commit()

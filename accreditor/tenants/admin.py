@@ -72,8 +72,7 @@ def outbox_message(message_id: int):
     if msg is None:
         return render_template("errors/error.html", status=404, title=_("Page not found"),
                                message=_("No such message.")), 404
-    return render_template("admin/outbox_message.html", msg=msg, status=delivery_status(msg),
-                           max_attempts=mail_max_attempts())
+    return render_template("admin/outbox_message.html", msg=msg, status=delivery_status(msg))
 
 
 @bp.get("/jobs")
