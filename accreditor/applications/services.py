@@ -16,13 +16,13 @@ from accreditor.applications.models import (
     ApplicationStatus,
     ApplicationType,
 )
-from accreditor.auth.models import Membership, MembershipRole, User
+from accreditor.cabs import services as cab_services
 from accreditor.cabs.models import Cab
 from accreditor.core import audit
 from accreditor.core.db import utcnow
 from accreditor.core.errors import Conflict, PermissionDenied, ValidationFailed
 from accreditor.core.mail import send_mail
-from accreditor.core.permissions import Role, acting_user
+from accreditor.core.permissions import acting_user
 from accreditor.core.web import external_url
 from accreditor.extensions import db
 from accreditor.refdata.models import Programme
@@ -374,22 +374,14 @@ def ensure_cab_may_edit(app: Application) -> None:
 
 
 def _notify_cab(app: Application, subject: str, message: str | None) -> None:
-    emails = db.session.execute(
-        select(User.email).join(Membership, Membership.user_id == User.id)
-        .join(MembershipRole, MembershipRole.membership_id == Membership.id)
-        .where(Membership.cab_id == app.cab_id, Membership.is_active,
-               MembershipRole.role == Role.cab_user.value)
-    ).scalars().all()
     link = external_url("tenant.portal.application", application_id=app.id)
-    for email in sorted(set(emails)):
+    for email in cab_services.cab_user_emails(app.cab_id):
         send_mail(email, subject, "application_update", headline=subject, message=message,
                   link=link, cab_name=_cab_name(app))
 
 
 def _notify_manager(app: Application, subject: str) -> None:
-    manager = db.session.execute(
-        select(User.email).join(Cab, Cab.manager_id == User.id).where(Cab.id == app.cab_id)
-    ).scalar_one_or_none()
+    manager = cab_services.case_manager_email(app.cab_id)
     if manager:
         link = external_url("tenant.applications.show", application_id=app.id)
         send_mail(manager, subject, "application_update", headline=subject, message=None,

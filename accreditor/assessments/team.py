@@ -35,6 +35,7 @@ from accreditor.assessments.models import (
     TeamRole,
 )
 from accreditor.auth.models import Membership, MembershipRole, User
+from accreditor.cabs import services as cab_services
 from accreditor.cabs.models import Cab
 from accreditor.core import audit
 from accreditor.core.db import utcnow
@@ -546,17 +547,8 @@ def team_listing(assessment: Assessment) -> list[dict]:
     return sorted(out, key=lambda m: (order[TeamRole(m["role"])], m["name"]))
 
 
-def _cab_user_emails(assessment: Assessment) -> list[str]:
-    return sorted(set(db.session.execute(
-        select(User.email).join(Membership, Membership.user_id == User.id)
-        .join(MembershipRole, MembershipRole.membership_id == Membership.id)
-        .where(Membership.cab_id == assessment.cab_id, Membership.is_active,
-               MembershipRole.role == Role.cab_user.value)
-    ).scalars()))
-
-
 def _notify_cab_of_team(assessment: Assessment) -> None:
-    emails = _cab_user_emails(assessment)
+    emails = cab_services.cab_user_emails(assessment.cab_id)
     if not emails:
         return
     cab_name = db.session.execute(
@@ -690,10 +682,7 @@ def _open_objection_to(assessment: Assessment, user_id: int) -> bool:
 
 def _managers_to_tell(assessment: Assessment) -> list[str]:
     """The CAB's case manager; without one, the tenant's active accreditation managers."""
-    manager = db.session.execute(
-        select(User.email).join(Cab, Cab.manager_id == User.id)
-        .where(Cab.id == assessment.cab_id)
-    ).scalar_one_or_none()
+    manager = cab_services.case_manager_email(assessment.cab_id)
     if manager:
         return [manager]
     return sorted(set(db.session.execute(
@@ -724,7 +713,7 @@ def _notify_manager_of_objection(assessment: Assessment, objection: TeamObjectio
 
 
 def _notify_cab_of_resolution(assessment: Assessment, objection: TeamObjection) -> None:
-    emails = _cab_user_emails(assessment)
+    emails = cab_services.cab_user_emails(assessment.cab_id)
     if not emails:
         return
     member = db.session.execute(

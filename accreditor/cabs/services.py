@@ -7,10 +7,11 @@ import re
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from accreditor.auth.models import Membership, MembershipRole, User
 from accreditor.cabs.models import Cab, CabContact, CabLocation, LocationKind
 from accreditor.core import audit
 from accreditor.core.errors import Conflict, ValidationFailed
-from accreditor.core.permissions import STAFF_ROLES
+from accreditor.core.permissions import STAFF_ROLES, Role
 from accreditor.extensions import db
 
 CAB_FIELDS = ("legal_name", "trading_names", "registration_number", "country", "website",
@@ -202,3 +203,23 @@ def remove_contact(contact: CabContact) -> None:
     audit.record("cab.contact_removed", contact, changes=audit.snapshot(contact, CONTACT_FIELDS))
     db.session.delete(contact)
     db.session.flush()
+
+
+# -- who to tell --------------------------------------------------------------------------------
+
+
+def cab_user_emails(cab_id: int) -> list[str]:
+    """E-mail addresses of the CAB's active users (the portal's readers), sorted, once each."""
+    return sorted(set(db.session.execute(
+        select(User.email).join(Membership, Membership.user_id == User.id)
+        .join(MembershipRole, MembershipRole.membership_id == Membership.id)
+        .where(Membership.cab_id == cab_id, Membership.is_active,
+               MembershipRole.role == Role.cab_user.value)
+    ).scalars()))
+
+
+def case_manager_email(cab_id: int) -> str | None:
+    """E-mail of the CAB's case manager, if one is named."""
+    return db.session.execute(
+        select(User.email).join(Cab, Cab.manager_id == User.id).where(Cab.id == cab_id)
+    ).scalar_one_or_none()
