@@ -110,4 +110,6 @@ def create_accreditation(tenant: Tenant, cab, programme_code: str = "17025-C", l
 CAL_LINE = {"discipline": "PRES", "quantity": "Pressure gauges (hydraulic)", "range_min": "0",
             "range_max": "700", "range_unit": "bar", "cmc": "0.025", "cmc_unit": "%",
             "remarks": "By comparison with a dead-weight tester", "location": "A"}
+MASS_LINE = {**CAL_LINE, "discipline": "MASS", "quantity": "Weights", "range_unit": "g",
+             "cmc_unit": "mg", "cmc": "0.1"}
 MS_LINE = {"standard": "ISO 9001:2015", "iaf_codes": "28; 34"}

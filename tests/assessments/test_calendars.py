@@ -21,11 +21,10 @@ from accreditor.core.db import commit
 from accreditor.core.permissions import Role
 from accreditor.core.tenancy import tenant_scope
 from accreditor.extensions import db
-from tests.assessments.assessment_helpers import LEAD, assessor, cal_setup
+from tests.assessments.assessment_helpers import LEAD, TODAY, assessor, cal_setup
 from tests.auth.helpers import flashes, text
 from tests.factories import create_accreditation, create_cab, create_cab_user, create_member
 
-TODAY = date.today()
 MONTH_START = TODAY.replace(day=1)
 MID_MONTH = MONTH_START + timedelta(days=14)  # in this month's grid whatever today is
 FAR = MONTH_START + timedelta(days=100)  # three months on: never in this month's grid
@@ -51,12 +50,6 @@ def plan(tenant, acc, start: date, days: int = 2, *, type="surveillance", mode="
                                           user_id=user.id, role=str(role)))
         commit()
     return a
-
-
-@pytest.fixture
-def manager(tenant_a):
-    return create_member(tenant_a, "manager@alpha.example.org", [Role.manager],
-                         name="Mia Manager")
 
 
 @pytest.fixture
@@ -455,8 +448,14 @@ def test_pages_and_feed_run_a_bounded_number_of_queries(app, client, login_as, t
 @pytest.mark.parametrize("on", ["9999-12-15", "0001-01-01", "not-a-date"])
 def test_a_date_at_the_ends_of_the_calendar_falls_back_to_today(client, login_as, manager, on):
     login_as(manager)
+    monday = TODAY - timedelta(days=TODAY.weekday())
+    this_month = f"Assessment calendar: {TODAY.strftime('%B %Y')}"
+    this_week = f"Assessment calendar: Week of {monday.day} {monday.strftime('%B %Y')}"
     for view in ("month", "agenda"):
         for period in ("month", "week"):
             resp = client.get(f"/alpha/calendar/?on={on}&view={view}&period={period}")
             assert resp.status_code == 200, (view, period)
+            heading = re.search(r"<h1[^>]*>(.*?)</h1>", text(resp), re.S).group(1)
+            expected = this_week if view == "agenda" and period == "week" else this_month
+            assert " ".join(heading.split()) == expected, (view, period)
 

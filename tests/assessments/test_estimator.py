@@ -19,10 +19,7 @@ from accreditor.extensions import db
 from accreditor.scopes.models import Accreditation, ScopeItem
 from accreditor.tenants.models import TenantPolicy
 from tests.assessments.assessment_helpers import END, START, cal_setup, new_assessment
-from tests.factories import CAL_LINE, MS_LINE, create_accreditation, create_cab
-
-MASS_LINE = {**CAL_LINE, "discipline": "MASS", "quantity": "Weights", "range_unit": "g",
-             "cmc_unit": "mg", "cmc": "0.1"}
+from tests.factories import CAL_LINE, MASS_LINE, MS_LINE, create_accreditation, create_cab
 
 
 def policy() -> TenantPolicy:

@@ -35,13 +35,11 @@ from tests.assessments.assessment_helpers import (
     new_assessment,
 )
 from tests.auth.helpers import field_error, flashes, form_error, text
-from tests.factories import CAL_LINE, create_cab_user, create_member
+from tests.factories import CAL_LINE, MASS_LINE, create_cab_user, create_member
 
 NOTES_MARKER = "INTERNAL-NOTES-MARKER-7731"
 RISK_MARKER = "RISK-CONSIDERATION-MARKER-5120"
 ICT_MARKER = "ICT-RISK-MARKER-4410"
-MASS_LINE = {**CAL_LINE, "discipline": "MASS", "quantity": "Weights", "range_unit": "g",
-             "cmc_unit": "mg", "cmc": "0.1"}
 
 
 def propose(tenant, assessment, members):
@@ -141,7 +139,8 @@ def test_a_cancelled_assessment_is_listed_only_if_its_team_had_been_proposed(
     page = text(client.get(url()))
     assert "Cancelled" in page and START.isoformat() in page
     assert (START + timedelta(days=200)).isoformat() not in page
-    assert client.get(url(world["assessment"].id)).status_code == 200
+    detail = client.get(url(world["assessment"].id))
+    assert detail.status_code == 200 and "Cancelled" in text(detail)
     assert client.get(url(never_shared.id)).status_code == 404
 
 

@@ -12,7 +12,6 @@ from sqlalchemy import select
 from accreditor.assessments import printing, services, team
 from accreditor.assessments.models import Assessment, AssessmentItem, AuthorisationRole
 from accreditor.core.db import commit, utcnow
-from accreditor.core.permissions import Role
 from accreditor.core.tenancy import tenant_scope
 from accreditor.extensions import db
 from accreditor.scopes.models import Accreditation, ScopeItem
@@ -25,23 +24,15 @@ from tests.assessments.assessment_helpers import (
     new_assessment,
 )
 from tests.auth.helpers import text
-from tests.factories import CAL_LINE, create_cab, create_cab_user, create_member
+from tests.factories import CAL_LINE, MASS_LINE, create_cab, create_cab_user
 
 SECRET = "internal-notes-marker-7f3a"
 CAB_NAME = "Ørsted Łódź Laboratoř s.r.o."
 AGENDA = "Day 1: opening meeting, records review.\nDay 2: witness PRES calibration."
-MASS_LINE = {**CAL_LINE, "discipline": "MASS", "quantity": "Weights", "range_unit": "g",
-             "cmc_unit": "mg", "cmc": "0.1"}
 SUMMARY = "The laboratory operates competently; two observations were discussed."
 
 
 # -- data ---------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def manager(tenant_a):
-    return create_member(tenant_a, "manager@alpha.example.org", [Role.manager],
-                         name="Mia Manager")
 
 
 @pytest.fixture
@@ -165,12 +156,18 @@ def test_plan_pdf_is_an_inline_a4_pdf_with_the_plan_and_never_the_internal_notes
     assert SECRET not in body and SECRET.encode() not in data
 
 
-def test_any_staff_role_reads_the_documents(client, login_as, tenant_a, world):
-    decider = create_member(tenant_a, "decider@alpha.example.org", [Role.decision_maker])
+def test_any_staff_role_reads_the_documents(client, login_as, decider, world):
     login_as(decider)
     a_id = world["assessment"].id
-    for doc in ("plan", "plan.pdf", "report", "report.pdf"):
-        assert client.get(url(a_id, doc)).status_code == 200, doc
+    for doc in ("plan", "report"):
+        resp = client.get(url(a_id, doc))
+        assert resp.status_code == 200, doc
+        assert CAB_NAME in text(resp), doc
+    for doc in ("plan.pdf", "report.pdf"):
+        resp = client.get(url(a_id, doc))
+        assert resp.status_code == 200, doc
+        assert resp.mimetype == "application/pdf", doc
+        assert resp.get_data().startswith(b"%PDF"), doc
 
 
 def test_anonymous_visitors_are_sent_to_sign_in(client, world):

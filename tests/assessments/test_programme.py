@@ -23,21 +23,20 @@ from accreditor.extensions import db
 from accreditor.scopes import services as scope_services
 from accreditor.scopes.models import Accreditation, ScopeItem
 from accreditor.tenants.models import TenantPolicy
+from tests.assessments.assessment_helpers import TODAY
 from tests.auth.helpers import field_error, flashes, text
 from tests.factories import (
     CAL_LINE,
+    MASS_LINE,
     create_accreditation,
     create_cab,
     create_cab_user,
-    create_member,
 )
 
-TODAY = date.today()
 NOTE = "Flood closed the site; virtual assessment of the same objectives"
 REMOTE = {"remote_justification": "Travel ban in the region",
           "ict_risk_note": "Video link tested; records shared on screen"}
-MASS_LINE = {**CAL_LINE, "discipline": "MASS", "quantity": "Weights", "range_unit": "g",
-             "cmc_unit": "mg", "cmc": "0.1", "location": "B"}
+MASS_LINE_B = {**MASS_LINE, "location": "B"}  # the weights line, at the annex
 
 
 # -- builders -----------------------------------------------------------------------------------
@@ -51,13 +50,13 @@ def load_acc(tenant, acc_id: int) -> Accreditation:
     ).scalar_one()
 
 
-def cal_acc(tenant, name="Precision Metrology Ltd", lines=(CAL_LINE, MASS_LINE),
+def cal_acc(tenant, name="Precision Metrology Ltd", lines=(CAL_LINE, MASS_LINE_B),
             locations=(("A", "Head office"), ("B", "Annex"))):
     cab = create_cab(tenant, name, locations=locations)
     return cab, create_accreditation(tenant, cab, "17025-C", lines=list(lines))
 
 
-def granted(tenant, name="Precision Metrology Ltd", *, on: date, lines=(CAL_LINE, MASS_LINE)):
+def granted(tenant, name="Precision Metrology Ltd", *, on: date, lines=(CAL_LINE, MASS_LINE_B)):
     """An accredited calibration lab whose cycle started ``on``."""
     cab, acc = cal_acc(tenant, name, lines)
     with tenant_scope(tenant):
@@ -472,11 +471,6 @@ def test_cancelled_assessments_do_not_count(tenant_a, accredited):
 # -- pages --------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def manager(tenant_a):
-    return create_member(tenant_a, "manager@alpha.example.org", [Role.manager], name="Mia Manager")
-
-
 def url(acc_id, suffix="", slug="alpha"):
     return f"/{slug}/programme/{acc_id}{suffix}"
 
@@ -570,13 +564,18 @@ def test_other_staff_read_but_only_managers_change(client, login_as, tenant_a, m
     reader = make_user(tenant_a, "dm@alpha.example.org", [Role.decision_maker, Role.assessor])
     login_as(reader)
     page = client.get(url(accredited.id))
-    assert page.status_code == 200 and client.get(url(accredited.id, "/coverage")).status_code == 200
+    assert page.status_code == 200 and "Precision Metrology Ltd" in text(page)
+    assert programme.fmt(TODAY + timedelta(days=30)) in row(page, a)
+    coverage = client.get(url(accredited.id, "/coverage"))
+    assert coverage.status_code == 200
+    assert "Precision Metrology Ltd" in text(coverage) and "Scope lines" in text(coverage)
     assert "Save dates" not in text(page) and "Propose" not in text(page)
     assert client.post(url(accredited.id, "/propose")).status_code == 403
     assert client.post(url(accredited.id, f"/assessments/{a}/dates"),
                        data={f"a{a}-planned_start_on": TODAY.isoformat(),
                              f"a{a}-planned_end_on": TODAY.isoformat()}).status_code == 403
-    assert client.get("/alpha/programme/").status_code == 200
+    listing = client.get("/alpha/programme/")
+    assert listing.status_code == 200 and "Precision Metrology Ltd" in text(listing)
 
 
 def test_cab_users_and_other_tenants_get_404(client, login_as, tenant_a, tenant_b, admin_b,
@@ -646,14 +645,13 @@ def test_the_list_pages_in_the_database(client, login_as, tenant_a, manager, mon
 def test_a_past_visit_never_held_is_not_shown_as_next(client, login_as, tenant_a, manager):
     _cab, acc = granted(tenant_a, on=TODAY - relativedelta(months=20))
     plan(tenant_a, acc.id, "surveillance", TODAY - relativedelta(months=2))  # stale draft
-    nxt = plan(tenant_a, acc.id, "surveillance", TODAY + relativedelta(months=3))
+    plan(tenant_a, acc.id, "surveillance", TODAY + relativedelta(months=3))
     login_as(manager)
     body = client.get("/alpha/programme/").get_data(as_text=True)
     row = re.search(rf'<tr data-accreditation="{acc.id}">(.*?)</tr>', body, re.S).group(1)
     cells = " ".join(re.sub(r"<[^>]+>", " ", row).split())
     assert programme.fmt(TODAY + relativedelta(months=3)) in cells
     assert programme.fmt(TODAY - relativedelta(months=2)) not in cells
-    assert nxt
 
 
 # -- coverage -----------------------------------------------------------------------------------
@@ -739,7 +737,7 @@ def test_coverage_uses_the_tenants_own_clusters_and_critical_flags(tenant_a):
 def test_coverage_of_a_lab_names_the_locations_its_lines_use(tenant_a):
     cab = create_cab(tenant_a, "Two Site Labs", locations=(("A", "Main lab"), ("B", "Annex"),
                                                           ("C", "Other business")))
-    acc = create_accreditation(tenant_a, cab, "17025-C", lines=[CAL_LINE, MASS_LINE])
+    acc = create_accreditation(tenant_a, cab, "17025-C", lines=[CAL_LINE, MASS_LINE_B])
     with tenant_scope(tenant_a):
         cov = programme.coverage(load_acc(tenant_a, acc.id))
     assert [loc.code for loc in cov.locations] == ["A", "B"]  # C serves another accreditation

@@ -30,7 +30,7 @@ from accreditor.extensions import db
 from accreditor.refdata.services import programme_by_code
 from accreditor.scopes.models import ScopeItem
 from tests.assessments.assessment_helpers import TODAY, assessor, authorise, declare
-from tests.auth.helpers import field_error, flashes, form_error, text
+from tests.auth.helpers import field_error, flashes, form_error, input_value, text
 from tests.factories import create_accreditation, create_cab, create_cab_user, create_member
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -48,12 +48,6 @@ def manager(tenant_a):
 def manager2(tenant_a):
     return create_member(tenant_a, "manager2@alpha.example.org", [Role.manager],
                          name="Max Manager")
-
-
-@pytest.fixture
-def decider(tenant_a):
-    return create_member(tenant_a, "decider@alpha.example.org", [Role.decision_maker],
-                         name="Dora Decider")
 
 
 @pytest.fixture
@@ -269,11 +263,13 @@ def test_a_user_without_the_assessor_role_has_no_register_entry(client, login_as
     assert client.post(url(decider.id, "declarations"), data={}).status_code == 404
 
 
-def test_an_assessor_reads_only_their_own_entry(client, login_as, ann, ben, decider):
-    login_as(ann)
+def test_an_assessor_reads_only_their_own_entry(client, login_as, ann, ben, decider, manager):
+    login_as(manager)  # a manager sees the Withdraw action on Ann's current authorisation ...
+    assert "Withdraw" in text(client.get(url(ann.id)))
+    login_as(ann)  # ... Ann, reading her own entry, does not
     own = client.get(url("me"))
     assert own.status_code == 200 and "Ann Assessor" in text(own)
-    assert "Propose an authorisation" not in text(own) and "Approve" not in text(own)
+    assert "Propose an authorisation" not in text(own) and "Withdraw" not in text(own)
     assert client.get(url(ben.id)).status_code == 403
     listing = text(client.get(url()))
     assert f'href="/alpha/assessors/{ann.id}"' in listing
@@ -663,7 +659,9 @@ def test_a_manager_records_declarations_for_anyone(client, login_as, tenant_a, m
                                         kind="financial"), follow_redirects=True)
     assert "Declaration recorded." in flashes(resp)
     (decl,) = decls_of(tenant_a, ann)
-    assert client.get(url("declarations", decl.id, "edit")).status_code == 200
+    edit = client.get(url("declarations", decl.id, "edit"))
+    assert edit.status_code == 200
+    assert input_value(edit, "organisation") == "Gauge Calibration Services"
     login_as(ann)
     assert "Gauge Calibration Services" in text(client.get(url("me")))
 

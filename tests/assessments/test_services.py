@@ -37,10 +37,7 @@ from tests.assessments.assessment_helpers import (
     declare,
     new_assessment,
 )
-from tests.factories import CAL_LINE, create_member
-
-MASS_LINE = {**CAL_LINE, "discipline": "MASS", "quantity": "Weights", "range_unit": "g",
-             "cmc_unit": "mg", "cmc": "0.1"}
+from tests.factories import CAL_LINE, MASS_LINE, create_member
 
 
 @pytest.fixture

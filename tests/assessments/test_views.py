@@ -41,26 +41,10 @@ from tests.assessments.assessment_helpers import (
     declare,
     new_assessment,
 )
-from tests.auth.helpers import field_error, flashes, text
-from tests.factories import CAL_LINE, create_cab_user, create_member
-
-MASS_LINE = {**CAL_LINE, "discipline": "MASS", "quantity": "Weights", "range_unit": "g",
-             "cmc_unit": "mg", "cmc": "0.1"}
-
+from tests.auth.helpers import field_error, flashes, form_error, text
+from tests.factories import CAL_LINE, MASS_LINE, create_cab_user, create_member
 
 # -- people and data ----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def manager(tenant_a):
-    return create_member(tenant_a, "manager@alpha.example.org", [Role.manager],
-                         name="Mia Manager")
-
-
-@pytest.fixture
-def decider(tenant_a):
-    return create_member(tenant_a, "decider@alpha.example.org", [Role.decision_maker],
-                         name="Dora Decider")
 
 
 @pytest.fixture
@@ -95,13 +79,6 @@ def members(tenant, assessment_id: int) -> dict[int, str]:
 def add(client, assessment_id: int, user, role):
     return client.post(url(assessment_id, "team/add"), data={"user_id": user.id,
                                                             "role": str(role)})
-
-
-def refusal(resp) -> str:
-    """The reason shown at the top of a re-rendered page."""
-    m = re.search(r'<div class="alert alert-danger" role="alert">(.*?)</div>',
-                  resp.get_data(as_text=True), re.S)
-    return " ".join(re.sub(r"<[^>]+>", " ", m.group(1)).split()) if m else ""
 
 
 def to_status(tenant, assessment_id: int, status: str, **values) -> None:
@@ -287,12 +264,20 @@ def test_planning_without_an_accreditation_offers_a_search(
 # -- the assessment page ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("tab", ["details", "sample", "team", "plan", "report", "history"])
-def test_every_section_of_the_page_renders(client, login_as, manager, world, tab):
+@pytest.mark.parametrize("tab, heading", [
+    ("details", "Risk consideration (rule 40)"), ("sample", "Save the sample"),
+    ("team", "Add a team member"), ("plan", "The plan shared with the CAB"),
+    ("report", "Assessment report"), ("history", "Audit events about this assessment")])
+def test_every_section_of_the_page_renders(client, login_as, manager, world, tab, heading):
     login_as(manager)
     resp = client.get(url(world["assessment"].id) + f"?tab={tab}")
     assert resp.status_code == 200
-    assert "Precision Metrology Ltd" in text(resp)
+    body = resp.get_data(as_text=True)
+    assert f'id="{tab}-heading"' in body  # this section, not the details fallback
+    assert heading in text(resp)
+    current = [a for a in re.findall(r"<a ([^>]*)>", body)
+               if 'aria-current="page"' in a and "tab=" in a]
+    assert len(current) == 1 and f"tab={tab}\"" in current[0]
 
 
 def _grow_scope(tenant, acc, n: int) -> list[int]:
@@ -328,7 +313,7 @@ def test_the_sample_checkbox_table_works_with_2000_lines(
     resp = client.post(url(a_id, "sample"), data={"item_ids": [str(i) for i in ids],
                                                   "shown": shown_ids,
                                                   "location_codes": ["A", "B"]})
-    assert resp.status_code == 302, refusal(resp)
+    assert resp.status_code == 302, form_error(resp)
     assert sample_of(tenant_a, a_id) == set(ids)
     assert load(tenant_a, a_id).location_codes == ["A", "B"]
     # Uncheck all but three.
@@ -382,7 +367,7 @@ def test_a_consultancy_link_18_months_ago_is_refused_30_months_ago_allowed(
     assert "Nora Near declared consultancy for the CAB" in team_page
     resp = add(client, a_id, near, ASSESSOR)
     assert resp.status_code == 409
-    reason = refusal(resp)
+    reason = form_error(resp)
     assert "rule 3" in reason and "Nora Near" in reason and "2-year look-back" in reason
     assert near.id not in members(tenant_a, a_id)
     resp = add(client, a_id, far, ASSESSOR)
@@ -399,7 +384,7 @@ def test_a_lead_whose_onsite_monitoring_is_too_old_is_refused(
     login_as(manager)
     resp = add(client, world["assessment"].id, old, LEAD)
     assert resp.status_code == 409
-    reason = refusal(resp)
+    reason = form_error(resp)
     assert "rule 37" in reason and "Olaf Old" in reason and "36 months" in reason
     assert add(client, world["assessment"].id, old, ASSESSOR).status_code == 302
 
@@ -413,7 +398,7 @@ def test_a_double_booked_person_is_refused(client, login_as, tenant_a, manager, 
     login_as(manager)
     resp = add(client, world["assessment"].id, world["lead"], LEAD)
     assert resp.status_code == 409
-    assert f"Lena Lead is already on assessment #{other.id}" in refusal(resp)
+    assert f"Lena Lead is already on assessment #{other.id}" in form_error(resp)
 
 
 def test_a_lead_without_a_lead_authorisation_is_refused(client, login_as, tenant_a, manager,
@@ -422,7 +407,7 @@ def test_a_lead_without_a_lead_authorisation_is_refused(client, login_as, tenant
     login_as(manager)
     resp = add(client, world["assessment"].id, plain, LEAD)
     assert resp.status_code == 409
-    assert "Paul Plain holds no current lead assessor authorisation" in refusal(resp)
+    assert "Paul Plain holds no current lead assessor authorisation" in form_error(resp)
 
 
 def test_the_team_section_lists_every_problem_with_its_rule(client, login_as, tenant_a,
@@ -445,7 +430,7 @@ def test_the_team_section_lists_every_problem_with_its_rule(client, login_as, te
     assert "Weights" in page and "rule 5" in page
     # The proposal button lists the same reasons, and pressing it is refused with them.
     resp = client.post(url(a_id, "propose"))
-    assert resp.status_code == 409 and "Weights" in refusal(resp)
+    assert resp.status_code == 409 and "Weights" in form_error(resp)
     assert load(tenant_a, a_id).status == "draft"
 
 
@@ -473,7 +458,7 @@ def test_confirming_a_team_that_leaves_a_sampled_line_uncovered_is_refused(
         commit()
     resp = client.post(url(a_id, "confirm"))
     assert resp.status_code == 409
-    reason = refusal(resp)
+    reason = form_error(resp)
     assert "rule 5" in reason and "Weights" in reason
     assert load(tenant_a, a_id).status == "team_proposed"
 
@@ -491,7 +476,7 @@ def test_proposing_waiving_and_confirming_through_the_pages(client, login_as, te
     assert f"may object until {(TODAY + timedelta(10)).isoformat()}" in page
     # Confirming inside the window is refused, naming rule 4.
     resp = client.post(url(a_id, "confirm"))
-    assert resp.status_code == 409 and "rule 4" in refusal(resp)
+    assert resp.status_code == 409 and "rule 4" in form_error(resp)
     # A waiver needs a reason.
     resp = client.post(url(a_id, "waive"), data={"waive-reason": " "})
     assert resp.status_code == 400
@@ -514,7 +499,7 @@ def test_approving_a_plan_without_a_risk_consideration_is_refused(
     assert "No risk consideration recorded (rule 40)." in page
     resp = client.post(url(a_id, "approve"))
     assert resp.status_code == 409
-    assert "rule 40" in refusal(resp)
+    assert "rule 40" in form_error(resp)
     assert load(tenant_a, a_id).status == "team_confirmed"
     resp = client.post(url(a_id, "risk"), data={"risk_consideration": "Residual risk low."})
     assert resp.status_code == 302
@@ -534,7 +519,7 @@ def test_starting_while_a_cab_objection_is_unresolved_is_refused(
     assert "A CAB objection is unresolved (rule 4)." in page
     resp = client.post(url(a.id, "start"))
     assert resp.status_code == 409
-    assert "rule 4" in refusal(resp) and "objection" in refusal(resp)
+    assert "rule 4" in form_error(resp) and "objection" in form_error(resp)
     assert load(tenant_a, a.id).status == "plan_approved"
     with tenant_scope(tenant_a):
         objection_id = db.session.execute(select(TeamObjection.id)).scalar_one()
@@ -621,7 +606,7 @@ def test_only_the_team_and_managers_write_the_report_and_the_lead_issues_it(
     # Issuing an empty report is refused with its reason.
     login_as(world["lead"])
     resp = client.post(url(a.id, "issue"))
-    assert resp.status_code == 409 and "Write the report summary" in refusal(resp)
+    assert resp.status_code == 409 and "Write the report summary" in form_error(resp)
     assert client.post(url(a.id, "report"), data=report).status_code == 302
     assert client.post(url(a.id, "issue")).status_code == 302
     a = load(tenant_a, a.id)
@@ -890,7 +875,7 @@ def test_the_person_objected_to_cannot_decide_the_objection(client, login_as, te
     resp = client.post(url(a_id, f"objections/{objection.id}/resolve"), data={
         f"o{objection.id}-outcome": "dismissed", f"o{objection.id}-resolution": "Mine is fine"})
     assert resp.status_code == 403
-    assert "You cannot decide an objection to yourself." in refusal(resp)
+    assert "You cannot decide an objection to yourself." in form_error(resp)
     with tenant_scope(tenant_a):
         assert db.session.execute(select(TeamObjection.status)).scalar_one() == "open"
 

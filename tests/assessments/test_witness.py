@@ -25,10 +25,10 @@ from accreditor.refdata.services import set_term_grouping
 from accreditor.scopes import services as scope_services
 from accreditor.scopes.models import Accreditation
 from accreditor.tenants.models import TenantPolicy
+from tests.assessments.assessment_helpers import TODAY
 from tests.auth.helpers import field_error, flashes, text
 from tests.factories import CAL_LINE, create_accreditation, create_cab, create_cab_user
 
-TODAY = date.today()
 T = date(2026, 6, 15)  # a fixed "today" for the boundary tests (before the real today)
 GRANTED = date(2024, 1, 10)
 # ISO 9001 seed (QMS): critical 3 (Food), 12 (Chemicals), 20 and 22 (Mechanical), 28
@@ -590,7 +590,8 @@ def test_decision_makers_read_but_do_not_write(client, tenant_a, make_user, logi
     wid = record(tenant_a, acc.id)
     dm = make_user(tenant_a, "dm@alpha.example.org", [Role.decision_maker], name="Dee")
     login_as(dm)
-    assert client.get(f"/alpha/witnesses/accreditation/{acc.id}").status_code == 200
+    matrix = client.get(f"/alpha/witnesses/accreditation/{acc.id}")
+    assert matrix.status_code == 200 and "IAF MD 17 coverage matrix" in text(matrix)
     page = client.get(f"/alpha/witnesses/{wid}")
     assert page.status_code == 200 and f"/witnesses/{wid}/edit" not in page.get_data(as_text=True)
     assert client.get(f"/alpha/witnesses/new?accreditation_id={acc.id}").status_code == 403
