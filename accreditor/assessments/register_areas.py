@@ -21,7 +21,7 @@ from accreditor.core.errors import ValidationFailed
 from accreditor.extensions import db
 from accreditor.refdata.models import Programme, RefTerm, ScopeType, TermKind
 from accreditor.scopes import services as scope_services
-from accreditor.scopes.models import Accreditation, ItemStatus, ScopeItem
+from accreditor.scopes.models import LIVE_ITEM_STATUSES, Accreditation, ScopeItem
 from accreditor.scopes.schemas import split_multi
 
 SCHEME = "scheme"
@@ -43,11 +43,6 @@ def area_kinds(programme: Programme) -> list[str]:
     return [kind for kind, _field in AREA_FIELDS.get(ScopeType(programme.scope_type), ())]
 
 
-# Lines whose scheme an authorisation may name: requested (submitted), accredited or suspended.
-SCHEME_STATUSES = (ItemStatus.applied.value, ItemStatus.accredited.value,
-                   ItemStatus.suspended.value)
-
-
 def _schemes(programme_ids: list[int]) -> list[str]:
     """17024 schemes named on the tenant's live scope lines of the programmes — never a draft
     application's line or a refused or withdrawn one (one query)."""
@@ -56,7 +51,7 @@ def _schemes(programme_ids: list[int]) -> list[str]:
         select(scheme).distinct()
         .join(Accreditation, Accreditation.id == ScopeItem.accreditation_id)
         .where(Accreditation.programme_id.in_(programme_ids), scheme.is_not(None),
-               ScopeItem.status.in_(SCHEME_STATUSES), scope_services.line_visible_to_staff())
+               ScopeItem.status.in_(LIVE_ITEM_STATUSES), scope_services.line_visible_to_staff())
     ).scalars() if s and s.strip()}) if programme_ids else []
 
 

@@ -562,7 +562,7 @@ def next_actions(assessment: Assessment, *, today: date | None = None,
         out.append(action("issue", _("Issue the report"), blocked, who="lead"))
     elif st == S.report_issued:
         out.append(action("close", _("Close the assessment"), []))
-    if st in {S.team_proposed, S.team_confirmed, S.plan_approved}:
+    if st in team_services.OBJECTABLE:
         out.append(action("reopen", _("Change the team (back to draft)"), [],
                           style="outline-secondary"))
     if assessment.can_move_to(S.cancelled):

@@ -58,6 +58,9 @@ COVERAGE_AUTHORISATION = {role: frozenset(r.value for r in TEAM_ROLE_AUTHORISATI
     TeamRole.assessor if role == TeamRole.lead else role]) for role in TeamRole}
 # Statuses in which the team may still be changed.
 TEAM_EDITABLE = frozenset({S.draft})
+# The team is named to the CAB and the assessment has not started: the CAB may object and the
+# manager may reopen the team.
+OBJECTABLE = frozenset({S.team_proposed, S.team_confirmed, S.plan_approved})
 
 
 # -- technical areas of a scope line ------------------------------------------------------------
@@ -600,7 +603,7 @@ def reopen_team(assessment: Assessment, reason: str) -> None:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed(_("Give the reason for changing the team."), field="reason")
-    if assessment.status_enum not in {S.team_proposed, S.team_confirmed, S.plan_approved}:
+    if assessment.status_enum not in OBJECTABLE:
         raise Conflict(_("Only a proposed, confirmed or approved team can be reopened; this "
                          "assessment is %(s)s.", s=assessment.status.replace("_", " ")))
     _back_to_draft(assessment, reason=[None, reason])
@@ -635,9 +638,6 @@ def raise_objection(assessment: Assessment, user_id: int, reason: str, *,
     objection = _add_objection(assessment, user_id, reason, "assessment.objection_raised")
     _notify_manager_of_objection(assessment, objection)
     return objection
-
-
-OBJECTABLE = frozenset({S.team_proposed, S.team_confirmed, S.plan_approved})
 
 
 def record_objection(assessment: Assessment, user_id: int, reason: str) -> TeamObjection:

@@ -58,7 +58,7 @@ from accreditor.extensions import db
 from accreditor.refdata import services as refdata
 from accreditor.refdata.models import Programme, ScopeType, TermKind
 from accreditor.scopes import services as scope_services
-from accreditor.scopes.models import Accreditation, ItemStatus, ScopeItem
+from accreditor.scopes.models import LIVE_ITEM_STATUSES, Accreditation, ItemStatus, ScopeItem
 
 W = WitnessActivity
 ACTIVITIES_FOR = {
@@ -75,7 +75,6 @@ MODES = ("onsite", "remote")
 OUTCOMES = ("satisfactory", "findings", "unsatisfactory")
 COUNTING_OUTCOMES = ("satisfactory", "findings")
 # Scope lines a witness may concern: requested (witness before the grant), accredited, suspended.
-LIVE_LINES = (ItemStatus.accredited.value, ItemStatus.suspended.value, ItemStatus.applied.value)
 WRITERS = (Role.admin, Role.manager)
 # The scope-line field that names a lab's / IB's technical area, and its reference list.
 CATEGORY_FIELD = {ScopeType.testing: ("field", TermKind.testing_field),
@@ -145,7 +144,8 @@ def scope_areas(accreditation: Accreditation, scope_type: ScopeType | None = Non
     areas = ScopeAreas(scope_type)
     lines = db.session.execute(
         select(ScopeItem.status, ScopeItem.fields)
-        .where(ScopeItem.accreditation_id == accreditation.id, ScopeItem.status.in_(LIVE_LINES),
+        .where(ScopeItem.accreditation_id == accreditation.id,
+               ScopeItem.status.in_(LIVE_ITEM_STATUSES),
                scope_services.line_visible_to_staff())  # never a draft application's line
         .order_by(ScopeItem.position, ScopeItem.id)).all()
     if scope_type == ScopeType.ms_certification:

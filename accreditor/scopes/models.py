@@ -49,6 +49,11 @@ class ItemStatus(StrEnum):
     refused = "refused"
 
 
+# Lines still part of the scope or asked for: what witnesses and authorisations may name.
+LIVE_ITEM_STATUSES = (ItemStatus.applied.value, ItemStatus.accredited.value,
+                      ItemStatus.suspended.value)
+
+
 class ReasonCode(StrEnum):
     grant = "grant"
     extension = "extension"
