@@ -31,6 +31,7 @@ from accreditor.assessments.forms import (
     TYPE_LABELS,
     ActionForm,
 )
+from accreditor.cabs import services as cab_services
 from accreditor.core.db import commit
 from accreditor.core.errors import DomainError
 from accreditor.core.permissions import STAFF_ROLES, Role, has_role, require_role, staff_only_or_404
@@ -87,7 +88,7 @@ def _filter_form() -> CalendarFilterForm:
     form.person.choices = [SelectChoice("", _("Anyone"))] + [
         SelectChoice(str(uid), name) for uid, name in calendars.person_choices()]
     form.cab_id.choices = [SelectChoice("", _("All CABs"))] + [
-        SelectChoice(str(cid), name) for cid, name in calendars.cab_choices()]
+        SelectChoice(str(cid), name) for cid, name in cab_services.cab_choices()]
     form.mode.choices = [SelectChoice("", _("Any mode"))] + [
         SelectChoice(m.value, lbl) for m, lbl in MODE_LABELS.items()]
     if not form.validate():  # an old link with an unknown value: drop just that filter

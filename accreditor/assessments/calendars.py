@@ -27,8 +27,8 @@ from datetime import date, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import exists, func, select
-from sqlalchemy.orm import aliased
 
+from accreditor.assessments import services
 from accreditor.assessments.models import (
     Assessment,
     AssessmentMode,
@@ -108,13 +108,6 @@ class Entry:
             day += timedelta(days=1)
 
 
-def _lead_name():
-    lead = aliased(TeamAssignment)
-    return (select(User.name).join(lead, lead.user_id == User.id)
-            .where(lead.assessment_id == Assessment.id, lead.role == TeamRole.lead.value)
-            .order_by(lead.id).limit(1).scalar_subquery())
-
-
 def _entry_columns():
     return (Assessment.id, Assessment.type, Assessment.mode, Assessment.status,
             Assessment.planned_start_on, Assessment.planned_end_on, Assessment.cab_id,
@@ -153,7 +146,7 @@ def calendar_entries(first: date, last: date, f: CalendarFilter | None = None, *
                      limit: int = MAX_ENTRIES) -> tuple[list[Entry], bool]:
     """The current tenant's assessments whose planned dates overlap ``first``..``last``,
     narrowed by ``f``, in date order; and whether more than ``limit`` matched (one query)."""
-    stmt = (_base(_lead_name().label("lead"))
+    stmt = (_base(services.lead_name_column().label("lead"))
             .where(Assessment.planned_start_on <= last, Assessment.planned_end_on >= first,
                    *_conditions(f or CalendarFilter()))
             .order_by(Assessment.planned_start_on, Assessment.planned_end_on, Assessment.id)
@@ -193,11 +186,6 @@ def person_choices() -> list[tuple[int, str]]:
             MembershipRole.membership_id == Membership.id,
             MembershipRole.role == Role.assessor.value))
         .order_by(func.lower(User.name), User.id)).all()]
-
-
-def cab_choices() -> list[tuple[int, str]]:
-    return [(cid, name) for cid, name in db.session.execute(
-        select(Cab.id, Cab.legal_name).order_by(func.lower(Cab.legal_name), Cab.id)).all()]
 
 
 # -- a person's own assignments -----------------------------------------------------------------

@@ -34,7 +34,7 @@ from wtforms import SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 
-from accreditor.assessments import printing
+from accreditor.assessments import printing, services
 from accreditor.assessments import team as team_services
 from accreditor.assessments.forms import (
     MODE_LABELS,
@@ -49,9 +49,7 @@ from accreditor.assessments.models import (
     AssessmentMode,
     AssessmentStatus,
     ObjectionStatus,
-    TeamAssignment,
     TeamObjection,
-    TeamRole,
 )
 from accreditor.auth.models import User
 from accreditor.cabs.models import CabLocation
@@ -97,13 +95,6 @@ def _shared_with_cab():
                     Assessment.team_notified_at.is_not(None)))
 
 
-def _lead_name():
-    return (select(User.name).join(TeamAssignment, TeamAssignment.user_id == User.id)
-            .where(TeamAssignment.assessment_id == Assessment.id,
-                   TeamAssignment.role == TeamRole.lead.value)
-            .order_by(TeamAssignment.id).limit(1).scalar_subquery())
-
-
 # -- the list -----------------------------------------------------------------------------------
 
 
@@ -116,7 +107,7 @@ def index():
     page = min(max(1, request.args.get("page", 1, type=int) or 1), pages)
     rows = db.session.execute(
         select(Assessment, Programme.code, Programme.name, Accreditation.number,
-               _lead_name().label("lead"))
+               services.lead_name_column().label("lead"))
         .join(Accreditation, Accreditation.id == Assessment.accreditation_id)
         .join(Programme, Programme.id == Accreditation.programme_id)
         .where(_shared_with_cab())

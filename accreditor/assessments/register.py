@@ -546,11 +546,6 @@ def declaration_is_current(decl: InterestDeclaration, on: date | None = None) ->
     return decl.started_on <= on and (decl.ended_on is None or decl.ended_on >= on)
 
 
-def cab_choices() -> list[tuple[int, str]]:
-    return [(cid, name) for cid, name in db.session.execute(
-        select(Cab.id, Cab.legal_name).order_by(func.lower(Cab.legal_name), Cab.id)).all()]
-
-
 __all__ = ["register_page", "update_profile", "propose_authorisation", "approve_authorisation",
            "withdraw_authorisation", "add_evidence", "remove_evidence", "record_declaration",
            "update_declaration", "end_declaration"]

@@ -32,6 +32,7 @@ from accreditor.assessments.register_forms import (
     ProfileForm,
     ReasonForm,
 )
+from accreditor.cabs import services as cab_services
 from accreditor.core.db import commit
 from accreditor.core.errors import DomainError, NotFound, put_error, show_error
 from accreditor.core.permissions import STAFF_ROLES, Role, require_role, staff_only_or_404
@@ -302,7 +303,7 @@ def _decl_data(form: DeclarationForm) -> dict:
 
 def _cab_choices(form: DeclarationForm) -> None:
     form.cab_id.choices = [SelectChoice("", _("— none: name the organisation —"))] + [
-        SelectChoice(str(cid), name) for cid, name in register.cab_choices()]
+        SelectChoice(str(cid), name) for cid, name in cab_services.cab_choices()]
 
 
 @bp.post("/<int:user_id>/declarations")

@@ -19,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy.orm import aliased
 
 from accreditor.assessments import team as team_services
 from accreditor.assessments.estimator import Estimate, estimate_days
@@ -28,8 +29,10 @@ from accreditor.assessments.models import (
     AssessmentMode,
     AssessmentStatus,
     AssessmentType,
+    TeamAssignment,
     TeamRole,
 )
+from accreditor.auth.models import User
 from accreditor.cabs.models import CabLocation
 from accreditor.core import audit
 from accreditor.core.audit import AuditEvent
@@ -568,6 +571,14 @@ def next_actions(assessment: Assessment, *, today: date | None = None,
     if assessment.can_move_to(S.cancelled):
         out.append(action("cancel", _("Cancel the assessment"), [], style="outline-danger"))
     return out
+
+
+def lead_name_column():
+    """A scalar subquery for a list of assessments: the name of each one's lead assessor."""
+    lead = aliased(TeamAssignment)
+    return (select(User.name).join(lead, lead.user_id == User.id)
+            .where(lead.assessment_id == Assessment.id, lead.role == TeamRole.lead.value)
+            .order_by(lead.id).limit(1).scalar_subquery())
 
 
 # -- history ------------------------------------------------------------------------------------

@@ -63,6 +63,7 @@ from accreditor.assessments.models import (
 )
 from accreditor.assessments.services import PLANNERS
 from accreditor.auth.models import User
+from accreditor.cabs import services as cab_services
 from accreditor.cabs.models import Cab, CabLocation
 from accreditor.core.audit import AuditEvent
 from accreditor.core.db import commit
@@ -99,20 +100,12 @@ def labels():
 # -- the list -----------------------------------------------------------------------------------
 
 
-def _lead_name():
-    return (select(User.name).join(TeamAssignment, TeamAssignment.user_id == User.id)
-            .where(TeamAssignment.assessment_id == Assessment.id,
-                   TeamAssignment.role == TeamRole.lead.value)
-            .order_by(TeamAssignment.id).limit(1).scalar_subquery())
-
-
 @bp.get("/")
 @require_role(*READERS)
 def index():
     form = FilterForm(request.args)
     programmes = refdata.programmes(active_only=False)
-    cabs = db.session.execute(select(Cab.id, Cab.legal_name).order_by(
-        func.lower(Cab.legal_name), Cab.id)).all()
+    cabs = cab_services.cab_choices()
     form.status.choices = [SelectChoice("", _("Any status"))] + [
         SelectChoice(s.value, lbl) for s, lbl in STATUS_LABELS.items()]
     form.type.choices = [SelectChoice("", _("Any type"))] + [
@@ -154,7 +147,7 @@ def index():
     page = min(max(1, request.args.get("page", 1, type=int) or 1), pages)
     rows = db.session.execute(
         select(Assessment, Cab.legal_name, Programme.code, Accreditation.number,
-               _lead_name().label("lead"))
+               services.lead_name_column().label("lead"))
         .join(Accreditation, Accreditation.id == Assessment.accreditation_id)
         .join(Programme, Programme.id == Accreditation.programme_id)
         .join(Cab, Cab.id == Assessment.cab_id)

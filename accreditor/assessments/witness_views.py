@@ -46,6 +46,7 @@ from accreditor.assessments.witness_forms import (
     WitnessFilterForm,
     witness_form,
 )
+from accreditor.cabs import services as cab_services
 from accreditor.cabs.models import Cab
 from accreditor.core.db import commit
 from accreditor.core.errors import DomainError, put_error
@@ -94,8 +95,7 @@ def _scope_type(acc: Accreditation) -> ScopeType:
 @require_role(*READERS)
 def index():
     form = WitnessFilterForm(request.args)
-    cabs = db.session.execute(select(Cab.id, Cab.legal_name).order_by(
-        func.lower(Cab.legal_name), Cab.id)).all()
+    cabs = cab_services.cab_choices()
     form.cab_id.choices = [SelectChoice("", _("All CABs"))] + [
         SelectChoice(str(cid), name) for cid, name in cabs]
     if not form.validate():  # an old link with an unknown value: drop just that filter

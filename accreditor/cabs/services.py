@@ -223,3 +223,9 @@ def case_manager_email(cab_id: int) -> str | None:
     return db.session.execute(
         select(User.email).join(Cab, Cab.manager_id == User.id).where(Cab.id == cab_id)
     ).scalar_one_or_none()
+
+
+def cab_choices() -> list[tuple[int, str]]:
+    """(id, legal name) of the tenant's CABs, by name: the options of a CAB filter."""
+    return [(cid, name) for cid, name in db.session.execute(
+        select(Cab.id, Cab.legal_name).order_by(func.lower(Cab.legal_name), Cab.id)).all()]

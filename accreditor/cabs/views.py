@@ -27,8 +27,9 @@ from sqlalchemy.orm import contains_eager, joinedload, selectinload
 from wtforms.fields.choices import SelectChoice
 
 from accreditor.applications.models import Application, ApplicationStatus, ApplicationType
+from accreditor.assessments import services as assessment_services
 from accreditor.assessments.forms import MODE_LABELS, STATUS_BADGES, STATUS_LABELS, TYPE_LABELS
-from accreditor.assessments.models import Assessment, TeamAssignment, TeamRole
+from accreditor.assessments.models import Assessment
 from accreditor.assessments.services import PLANNERS
 from accreditor.auth.models import Membership, MembershipRole, User
 from accreditor.cabs import services
@@ -477,26 +478,21 @@ ASSESSMENTS_PAGE_SIZE = 50
 @require_role(*READERS)
 def assessments(cab_id: int):
     """Every assessment of the CAB, newest first, with its programme and lead (a fixed number of
-    statements: the page, the count, the leads of the page)."""
+    statements: the count and the page, each row with its lead's name)."""
     cab = _load_cab(cab_id)
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     total = db.session.execute(
         select(func.count(Assessment.id)).where(Assessment.cab_id == cab.id)).scalar_one()
     rows = db.session.execute(
-        select(Assessment, Programme.code, Accreditation.number)
+        select(Assessment, Programme.code, Accreditation.number,
+               assessment_services.lead_name_column())
         .join(Accreditation, Accreditation.id == Assessment.accreditation_id)
         .join(Programme, Programme.id == Accreditation.programme_id)
         .where(Assessment.cab_id == cab.id)
         .order_by(Assessment.planned_start_on.desc(), Assessment.id.desc())
         .limit(ASSESSMENTS_PAGE_SIZE).offset((page - 1) * ASSESSMENTS_PAGE_SIZE)).all()
-    ids = [a.id for a, _c, _n in rows]
-    leads = dict(db.session.execute(
-        select(TeamAssignment.assessment_id, User.name)
-        .join(User, User.id == TeamAssignment.user_id)
-        .where(TeamAssignment.assessment_id.in_(ids), TeamAssignment.role == TeamRole.lead.value)
-    ).all()) if ids else {}
     pages = max((total + ASSESSMENTS_PAGE_SIZE - 1) // ASSESSMENTS_PAGE_SIZE, 1)
-    return render_template("cabs/assessments.html", cab=cab, rows=rows, leads=leads, page=page,
+    return render_template("cabs/assessments.html", cab=cab, rows=rows, page=page,
                            pages=pages, total=total, type_labels=TYPE_LABELS,
                            mode_labels=MODE_LABELS, status_labels=STATUS_LABELS,
                            status_badges=STATUS_BADGES)
