@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from flask import current_app, g
+from flask import abort, current_app, g
 from flask_babel import gettext as _
 from fpdf import FPDF
 from sqlalchemy import select
@@ -160,6 +160,22 @@ class ReportData(Common):
     @property
     def is_issued(self) -> bool:
         return self.issued_on is not None and S(self.status) in REPORT_ISSUED
+
+
+def plan_data(assessment_id: int, *, for_cab: bool) -> PlanData:
+    """The plan; the CAB reads it once the team is proposed (404 before, and once cancelled)."""
+    a = load_assessment(assessment_id)
+    if for_cab and a.status_enum not in PLAN_SHARED:
+        abort(404)
+    return gather_plan(a)
+
+
+def report_data(assessment_id: int, *, for_cab: bool) -> ReportData:
+    """The report; the CAB reads it once it is issued (404 before)."""
+    a = load_assessment(assessment_id)
+    if for_cab and a.status_enum not in REPORT_ISSUED:
+        abort(404)
+    return gather_report(a)
 
 
 def load_assessment(assessment_id: int) -> Assessment:
