@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import String, and_, cast, delete, func, or_, select
 from sqlalchemy.orm import aliased
 
 from accreditor.assessments import team as team_services
@@ -30,6 +30,7 @@ from accreditor.assessments.models import (
     AssessmentStatus,
     AssessmentType,
     TeamAssignment,
+    TeamObjection,
     TeamRole,
 )
 from accreditor.auth.models import User
@@ -293,10 +294,7 @@ def set_sample(assessment: Assessment, item_ids, *, only_ids=None,
         wanted = (before - shown) | chosen
     else:
         wanted = chosen
-    allowed = set(db.session.execute(
-        select(ScopeItem.id).where(ScopeItem.accreditation_id == assessment.accreditation_id,
-                                   sampleable())).scalars())
-    bad = sorted(chosen - allowed)
+    bad = sorted(chosen - set(sampleable_ids(assessment)))
     if bad:
         raise ValidationFailed(_("Only accredited or requested lines of this accreditation can be "
                                  "sampled (not: %(ids)s).", ids=", ".join(map(str, bad[:10]))),
@@ -584,12 +582,13 @@ def lead_name_column():
 # -- history ------------------------------------------------------------------------------------
 
 
-def history_stmt(assessment: Assessment, objection_ids: list[int]):
-    """Audit events about the assessment and its objections, newest first."""
-    about = and_(AuditEvent.object_type == "Assessment",
-                 AuditEvent.object_id == str(assessment.id))
-    if objection_ids:
-        about = or_(about, and_(AuditEvent.object_type == "TeamObjection",
-                                AuditEvent.object_id.in_([str(i) for i in objection_ids])))
+def history_stmt(assessment: Assessment):
+    """Audit events about the assessment and its objections, newest first (one statement)."""
+    objections = select(cast(TeamObjection.id, String)).where(
+        TeamObjection.assessment_id == assessment.id)
+    about = or_(and_(AuditEvent.object_type == "Assessment",
+                     AuditEvent.object_id == str(assessment.id)),
+                and_(AuditEvent.object_type == "TeamObjection",
+                     AuditEvent.object_id.in_(objections)))
     return select(AuditEvent).where(AuditEvent.subject_cab_id == assessment.cab_id, about) \
         .order_by(AuditEvent.seq.desc())

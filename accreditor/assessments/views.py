@@ -388,9 +388,7 @@ def _report_context(a: Assessment, forms: dict, ctx: dict) -> dict:
 
 
 def _history_context(a: Assessment, forms: dict, ctx: dict) -> dict:
-    objection_ids = list(db.session.execute(
-        select(TeamObjection.id).where(TeamObjection.assessment_id == a.id)).scalars())
-    stmt = services.history_stmt(a, objection_ids)
+    stmt = services.history_stmt(a)
     before = request.args.get("before", type=int)
     if before:
         stmt = stmt.where(AuditEvent.seq < before)

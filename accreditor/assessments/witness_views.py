@@ -180,9 +180,8 @@ def _data(form) -> dict:
     return {f.name: f.data for f in form if f.type != "CSRFTokenField"}
 
 
-def _render_form(template_acc_id: int, form, *, witness=None, status: int = 200,
+def _render_form(acc: Accreditation, form, *, witness=None, status: int = 200,
                  refusal: str | None = None):
-    acc = _load_accreditation(template_acc_id)
     return render_template("assessments/witness/form.html", acc=acc, form=form, w=witness,
                            is_ms=_scope_type(acc) == ScopeType.ms_certification,
                            refusal=refusal), status
@@ -206,14 +205,14 @@ def new():
         except DomainError as exc:
             db.session.rollback()
             placed = put_error(form, exc)
-            return _render_form(accreditation_id, form, status=exc.status,
-                                refusal=None if placed else exc.message)
+            return _render_form(_load_accreditation(accreditation_id), form, status=exc.status,
+                                refusal=None if placed else exc.message)  # reloaded: rolled back
         witness_id = w.id
         commit()
         flash(_("Witness recorded."), "success")
         return redirect(url_for(".show", witness_id=witness_id))
     status = 400 if request.method == "POST" else 200
-    return _render_form(accreditation_id, form, status=status)
+    return _render_form(acc, form, status=status)
 
 
 def _load_witness(witness_id: int) -> Witness:
@@ -252,10 +251,11 @@ def edit(witness_id: int):
         except DomainError as exc:
             db.session.rollback()
             placed = put_error(form, exc)
-            return _render_form(acc.id, form, witness=_load_witness(witness_id),
+            w = _load_witness(witness_id)  # reloaded after the rollback
+            return _render_form(_load_accreditation(w.accreditation_id), form, witness=w,
                                 status=exc.status, refusal=None if placed else exc.message)
         commit()
         flash(_("Witness record saved."), "success")
         return redirect(url_for(".show", witness_id=witness_id))
     status = 400 if request.method == "POST" else 200
-    return _render_form(acc.id, form, witness=w, status=status)
+    return _render_form(acc, form, witness=w, status=status)
