@@ -25,11 +25,10 @@ from wtforms.validators import Optional
 from accreditor.assessments import calendars
 from accreditor.assessments.forms import (
     MODE_LABELS,
-    ROLE_LABELS,
-    STATUS_BADGES,
     STATUS_LABELS,
     TYPE_LABELS,
     ActionForm,
+    assessment_labels,
 )
 from accreditor.cabs import services as cab_services
 from accreditor.core.db import commit
@@ -50,11 +49,7 @@ PERIODS = ("month", "week")
 bp.before_request(staff_only_or_404)
 
 
-@bp.context_processor
-def labels():
-    return {"type_labels": TYPE_LABELS, "mode_labels": MODE_LABELS,
-            "status_labels": STATUS_LABELS, "status_badges": STATUS_BADGES,
-            "role_labels": ROLE_LABELS}
+bp.context_processor(assessment_labels)
 
 
 class CalendarFilterForm(FlaskForm):

@@ -211,3 +211,10 @@ def effort_factors_form(values: dict, formdata=None):
     if formdata is None:
         return EffortFactorsForm(formdata=None)
     return EffortFactorsForm()
+
+
+def assessment_labels() -> dict:
+    """The label dictionaries every assessment page reads (a blueprint context processor)."""
+    return {"type_labels": TYPE_LABELS, "mode_labels": MODE_LABELS,
+            "status_labels": STATUS_LABELS, "status_badges": STATUS_BADGES,
+            "role_labels": ROLE_LABELS}

@@ -37,11 +37,8 @@ from wtforms.validators import InputRequired
 from accreditor.assessments import printing, services
 from accreditor.assessments import team as team_services
 from accreditor.assessments.forms import (
-    MODE_LABELS,
     ROLE_LABELS,
-    STATUS_BADGES,
-    STATUS_LABELS,
-    TYPE_LABELS,
+    assessment_labels,
 )
 from accreditor.assessments.models import (
     Assessment,
@@ -80,11 +77,7 @@ class PortalObjectionForm(FlaskForm):
                        "competitor or for a consultant of yours."))
 
 
-@bp.context_processor
-def _labels():
-    return {"type_labels": TYPE_LABELS, "mode_labels": MODE_LABELS,
-            "status_labels": STATUS_LABELS, "status_badges": STATUS_BADGES,
-            "role_labels": ROLE_LABELS}
+bp.context_processor(assessment_labels)
 
 
 def _shared_with_cab():

@@ -34,7 +34,10 @@ from wtforms import DateField
 from wtforms.validators import InputRequired
 
 from accreditor.assessments import programme, services
-from accreditor.assessments.forms import MODE_LABELS, STATUS_BADGES, STATUS_LABELS, TYPE_LABELS
+from accreditor.assessments.forms import (
+    TYPE_LABELS,
+    assessment_labels,
+)
 from accreditor.assessments.models import Assessment, AssessmentStatus
 from accreditor.cabs.models import Cab
 from accreditor.core.db import commit
@@ -68,10 +71,8 @@ bp.before_request(staff_only_or_404)
 
 @bp.context_processor
 def labels():
-    return {"type_labels": TYPE_LABELS, "mode_labels": MODE_LABELS,
-            "status_labels": STATUS_LABELS, "status_badges": STATUS_BADGES,
-            "acc_status_labels": ACCREDITATION_STATUS_LABELS, "fmt": programme.fmt,
-            "assessment_url": _assessment_url}
+    return {**assessment_labels(), "acc_status_labels": ACCREDITATION_STATUS_LABELS,
+            "fmt": programme.fmt, "assessment_url": _assessment_url}
 
 
 def _assessment_url(assessment_id: int) -> str:

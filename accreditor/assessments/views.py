@@ -31,8 +31,6 @@ from accreditor.assessments import estimator, services
 from accreditor.assessments import team as team_services
 from accreditor.assessments.forms import (
     MODE_LABELS,
-    ROLE_LABELS,
-    STATUS_BADGES,
     STATUS_LABELS,
     TYPE_LABELS,
     AccreditationSearchForm,
@@ -51,6 +49,7 @@ from accreditor.assessments.forms import (
     ResolveForm,
     RiskForm,
     SampleForm,
+    assessment_labels,
     effort_factors_form,
 )
 from accreditor.assessments.models import (
@@ -92,9 +91,7 @@ bp.before_request(staff_only_or_404)
 
 @bp.context_processor
 def labels():
-    return {"type_labels": TYPE_LABELS, "mode_labels": MODE_LABELS,
-            "status_labels": STATUS_LABELS, "status_badges": STATUS_BADGES,
-            "role_labels": ROLE_LABELS, "recommendations": services.RECOMMENDATIONS}
+    return {**assessment_labels(), "recommendations": services.RECOMMENDATIONS}
 
 
 # -- the list -----------------------------------------------------------------------------------
