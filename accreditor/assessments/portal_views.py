@@ -52,7 +52,6 @@ from accreditor.auth.models import User
 from accreditor.cabs.models import CabLocation
 from accreditor.core.db import commit
 from accreditor.core.errors import DomainError, ValidationFailed, show_error
-from accreditor.core.tenancy import get_scoped_or_404
 from accreditor.extensions import db
 from accreditor.portal.views import cab_user_only
 from accreditor.refdata.models import Programme
@@ -116,11 +115,11 @@ def index():
 
 def _load(assessment_id: int) -> Assessment:
     """The CAB's own shared assessment, or 404 (a draft, another CAB's, another tenant's)."""
-    a = get_scoped_or_404(
-        Assessment, assessment_id,
-        joinedload(Assessment.accreditation).joinedload(Accreditation.programme))
-    if a.status == S.draft.value or (a.status == S.cancelled.value
-                                     and a.team_notified_at is None):
+    a = db.session.execute(
+        select(Assessment).where(Assessment.id == assessment_id, _shared_with_cab())
+        .options(joinedload(Assessment.accreditation).joinedload(Accreditation.programme))
+    ).scalar_one_or_none()
+    if a is None:
         abort(404)
     return a
 
