@@ -37,6 +37,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _harness import counting  # noqa: E402  (bench/ is on sys.path)
+
 PASSWORD = "Bench-Planning-Pages-42"
 TYPES = ["surveillance"] * 6 + ["reassessment", "initial", "extension", "follow_up",
                                   "witness", "document_review"]
@@ -161,29 +163,16 @@ def build(n_assessors: int, n_assessments: int, seed: int = 7) -> dict:
 
 
 def measure(app, engine, client, url: str, runs: int) -> tuple[list[float], list[int], int]:
-    from sqlalchemy import event
-
-    counts = [0]
-
-    def count(conn, cursor, statement, *_a):
-        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "BEGIN",
-                                                      "COMMIT", "ROLLBACK")):
-            counts[0] += 1
-
     timings, per_run, status = [], [], 0
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        for i in range(runs + 2):
-            counts[0] = 0
+    for i in range(runs + 2):
+        with counting(engine) as counter:
             t0 = time.perf_counter()
             resp = client.get(url)
             elapsed = (time.perf_counter() - t0) * 1000
-            status = resp.status_code
-            if i >= 2:  # two warm-up requests
-                timings.append(elapsed)
-                per_run.append(counts[0])
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+        status = resp.status_code
+        if i >= 2:  # two warm-up requests
+            timings.append(elapsed)
+            per_run.append(counter.count)
     return timings, per_run, status
 
 

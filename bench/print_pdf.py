@@ -18,15 +18,15 @@ from __future__ import annotations
 import argparse
 import random
 import re
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from _harness import counting, rolled_back_app  # noqa: E402  (bench/ is on sys.path)
 
 TEAM_SHAPE = ["lead"] + ["assessor"] * 6 + ["technical_expert"] * 2 + ["observer"]
 QUANTITIES = ["Pressure gauges (hydraulic)", "Digital thermometers with probe",
@@ -113,71 +113,33 @@ def main() -> int:
     args = parser.parse_args()
 
     from flask import g
-    from sqlalchemy import event
 
-    from accreditor import create_app
     from accreditor.assessments import printing
     from accreditor.extensions import db
-    from accreditor.refdata.services import load_platform_refdata
 
-    work = None
-    if args.database:
-        uri = args.database
-    else:
-        work = Path(tempfile.mkdtemp(prefix="print-bench-"))
-        uri = f"sqlite:///{work / 'bench.db'}"
-    app = create_app({"ENV": "testing", "SQLALCHEMY_DATABASE_URI": uri, "REDIS_URL": None,
-                      "SERVER_NAME": "localhost"})
-    try:
-        with app.app_context(), app.test_request_context():
-            if work is not None:
-                db.create_all()
-            connection = db.engine.connect()
-            outer = connection.begin()
-            db.session.remove()
-            session = db._make_scoped_session({"bind": connection,
-                                               "join_transaction_mode": "create_savepoint"})
-            original, db.session = db.session, session
-            try:
-                if work is not None:
-                    load_platform_refdata()
-                    db.session.flush()
-                started = time.perf_counter()
-                assessment_id = build(args.lines).id
-                build_s = time.perf_counter() - started
+    with rolled_back_app(args.database, "print-bench-", request=True) as (_app, uri):
+        started = time.perf_counter()
+        assessment_id = build(args.lines).id
+        build_s = time.perf_counter() - started
+        plan_statements = 0
 
-                statements = [0]
+        def gather_plan():
+            nonlocal plan_statements
+            db.session.expire_all()
+            _ = g.tenant.name  # loaded once per request by tenant resolution
+            with counting(db.engine) as counter:
+                data = printing.gather_plan(printing.load_assessment(assessment_id))
+            plan_statements = counter.count
+            return data
 
-                def count(*_a, **_k):
-                    statements[0] += 1
+        def gather_report():
+            db.session.expire_all()
+            return printing.gather_report(printing.load_assessment(assessment_id))
 
-                def gather_plan():
-                    db.session.expire_all()
-                    _ = g.tenant.name  # loaded once per request by tenant resolution
-                    statements[0] = 0
-                    event.listen(db.engine, "before_cursor_execute", count)
-                    try:
-                        return printing.gather_plan(printing.load_assessment(assessment_id))
-                    finally:
-                        event.remove(db.engine, "before_cursor_execute", count)
-
-                def gather_report():
-                    db.session.expire_all()
-                    return printing.gather_report(printing.load_assessment(assessment_id))
-
-                gather_ms, plan = _time(gather_plan, args.runs)
-                plan_statements = statements[0]
-                pdf_ms, pdf = _time(lambda: printing.plan_pdf(plan), args.runs)
-                report_gather_ms, report = _time(gather_report, args.runs)
-                report_ms, report_pdf = _time(lambda: printing.report_pdf(report), args.runs)
-            finally:
-                db.session.remove()
-                db.session = original
-                outer.rollback()
-                connection.close()
-    finally:
-        if work is not None:
-            shutil.rmtree(work, ignore_errors=True)
+        gather_ms, plan = _time(gather_plan, args.runs)
+        pdf_ms, pdf = _time(lambda: printing.plan_pdf(plan), args.runs)
+        report_gather_ms, report = _time(gather_report, args.runs)
+        report_ms, report_pdf = _time(lambda: printing.report_pdf(report), args.runs)
 
     def pages(data: bytes) -> int:
         return len(re.findall(rb"/Type /Page\b(?!s)", data))

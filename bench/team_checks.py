@@ -22,15 +22,15 @@ from __future__ import annotations
 
 import argparse
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from _harness import counting, rolled_back_app  # noqa: E402  (bench/ is on sys.path)
 
 TEAM_SHAPE = ["lead"] + ["assessor"] * 6 + ["technical_expert"] * 2 + ["observer"]
 
@@ -169,65 +169,23 @@ def main() -> int:
     parser.add_argument("--database", help="database URL (default: a throwaway SQLite file)")
     args = parser.parse_args()
 
-    from sqlalchemy import event
-
-    from accreditor import create_app
     from accreditor.assessments import team
     from accreditor.extensions import db
-    from accreditor.refdata.services import load_platform_refdata
 
-    work = None
-    if args.database:
-        uri = args.database
-    else:
-        work = Path(tempfile.mkdtemp(prefix="team-bench-"))
-        uri = f"sqlite:///{work / 'bench.db'}"
-    app = create_app({"ENV": "testing", "SQLALCHEMY_DATABASE_URI": uri, "REDIS_URL": None,
-                      "SERVER_NAME": "localhost"})
-    try:
-        with app.app_context():
-            if work is not None:
-                db.create_all()
-            # Everything below happens in one transaction that is rolled back at the end.
-            connection = db.engine.connect()
-            outer = connection.begin()
-            db.session.remove()
-            session = db._make_scoped_session({"bind": connection,
-                                               "join_transaction_mode": "create_savepoint"})
-            original, db.session = db.session, session
-            try:
-                if work is not None:
-                    load_platform_refdata()
-                    db.session.flush()
-                started = time.perf_counter()
-                assessment, members = build(args.lines, args.programme)
-                build_s = time.perf_counter() - started
-
-                statements: list[int] = [0]
-
-                def count(*_a, **_k):
-                    statements[0] += 1
-
-                event.listen(db.engine, "before_cursor_execute", count)
-                timings, per_run = [], []
-                result = None
-                for _ in range(args.runs + 2):
-                    statements[0] = 0
-                    db.session.expire_all()
-                    t0 = time.perf_counter()
-                    result = team.check_team(assessment, members)
-                    timings.append((time.perf_counter() - t0) * 1000)
-                    per_run.append(statements[0])
-                event.remove(db.engine, "before_cursor_execute", count)
-                timings, per_run = timings[2:], per_run[2:]  # two warm-up runs
-            finally:
-                db.session.remove()
-                db.session = original
-                outer.rollback()
-                connection.close()
-    finally:
-        if work is not None:
-            shutil.rmtree(work, ignore_errors=True)
+    with rolled_back_app(args.database, "team-bench-") as (_app, uri):
+        started = time.perf_counter()
+        assessment, members = build(args.lines, args.programme)
+        build_s = time.perf_counter() - started
+        timings, per_run = [], []
+        result = None
+        for _ in range(args.runs + 2):
+            db.session.expire_all()
+            with counting(db.engine) as counter:
+                t0 = time.perf_counter()
+                result = team.check_team(assessment, members)
+                timings.append((time.perf_counter() - t0) * 1000)
+            per_run.append(counter.count)
+        timings, per_run = timings[2:], per_run[2:]  # two warm-up runs
 
     median = statistics.median(timings)
     p90 = sorted(timings)[max(0, int(len(timings) * 0.9) - 1)]
