@@ -33,6 +33,7 @@ from accreditor.assessments.forms import (
 from accreditor.cabs import services as cab_services
 from accreditor.core.db import commit
 from accreditor.core.errors import DomainError
+from accreditor.core.forms import drop_invalid_filters
 from accreditor.core.permissions import STAFF_ROLES, Role, has_role, require_role, staff_only_or_404
 from accreditor.core.web import external_url
 from accreditor.extensions import db
@@ -86,11 +87,7 @@ def _filter_form() -> CalendarFilterForm:
         SelectChoice(str(cid), name) for cid, name in cab_services.cab_choices()]
     form.mode.choices = [SelectChoice("", _("Any mode"))] + [
         SelectChoice(m.value, lbl) for m, lbl in MODE_LABELS.items()]
-    if not form.validate():  # an old link with an unknown value: drop just that filter
-        for name in CalendarFilterForm.FILTERS:
-            if getattr(form, name).errors:
-                getattr(form, name).data = None
-                getattr(form, name).errors = []
+    drop_invalid_filters(form, CalendarFilterForm.FILTERS)
     return form
 
 

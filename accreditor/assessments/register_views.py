@@ -35,6 +35,7 @@ from accreditor.assessments.register_forms import (
 from accreditor.cabs import services as cab_services
 from accreditor.core.db import commit
 from accreditor.core.errors import DomainError, NotFound, put_error, show_error
+from accreditor.core.forms import drop_invalid_filters
 from accreditor.core.permissions import STAFF_ROLES, Role, require_role, staff_only_or_404
 from accreditor.core.tenancy import get_scoped_or_404
 from accreditor.documents.models import Document
@@ -68,11 +69,7 @@ def index():
         SelectChoice(str(p.id), f"{p.code} – {p.name}") for p in programmes]
     form.role.choices = [SelectChoice("", _("Any role"))] + [
         SelectChoice(r.value, lbl) for r, lbl in AUTH_ROLE_LABELS.items()]
-    if not form.validate():  # an old link with an unknown value: drop just that filter
-        for name in FilterForm.FILTERS:
-            if getattr(form, name).errors:
-                getattr(form, name).data = None
-                getattr(form, name).errors = []
+    drop_invalid_filters(form, FilterForm.FILTERS)
     result = register.register_page(
         programme_id=int(form.programme.data) if form.programme.data else None,
         role=form.role.data or None, area=form.area.data, overdue=form.overdue.data == "1",

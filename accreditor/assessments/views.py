@@ -67,6 +67,7 @@ from accreditor.cabs.models import Cab, CabLocation
 from accreditor.core.audit import AuditEvent
 from accreditor.core.db import commit
 from accreditor.core.errors import DomainError, put_error, show_error
+from accreditor.core.forms import drop_invalid_filters
 from accreditor.core.permissions import STAFF_ROLES, Role, has_role, require_role, staff_only_or_404
 from accreditor.core.tenancy import get_scoped_or_404
 from accreditor.extensions import db
@@ -113,11 +114,7 @@ def index():
         SelectChoice(str(cid), name) for cid, name in cabs]
     form.programme.choices = [SelectChoice("", _("All programmes"))] + [
         SelectChoice(str(p.id), f"{p.code} – {p.name}") for p in programmes]
-    if not form.validate():  # an old link with an unknown value: drop just that filter
-        for name in FilterForm.FILTERS:
-            if getattr(form, name).errors:
-                getattr(form, name).data = None
-                getattr(form, name).errors = []
+    drop_invalid_filters(form, FilterForm.FILTERS)
     conds = []
     if form.status.data:
         conds.append(Assessment.status == form.status.data)

@@ -50,6 +50,7 @@ from accreditor.cabs import services as cab_services
 from accreditor.cabs.models import Cab
 from accreditor.core.db import commit
 from accreditor.core.errors import DomainError, put_error
+from accreditor.core.forms import drop_invalid_filters
 from accreditor.core.permissions import STAFF_ROLES, Role, has_role, require_role, staff_only_or_404
 from accreditor.core.tenancy import get_scoped_or_404
 from accreditor.extensions import db
@@ -98,11 +99,7 @@ def index():
     cabs = cab_services.cab_choices()
     form.cab_id.choices = [SelectChoice("", _("All CABs"))] + [
         SelectChoice(str(cid), name) for cid, name in cabs]
-    if not form.validate():  # an old link with an unknown value: drop just that filter
-        for name in WitnessFilterForm.FILTERS:
-            if getattr(form, name).errors:
-                getattr(form, name).data = None
-                getattr(form, name).errors = []
+    drop_invalid_filters(form, WitnessFilterForm.FILTERS)
     conds = []
     if form.cab_id.data:
         conds.append(Witness.cab_id == int(form.cab_id.data))

@@ -44,6 +44,7 @@ from accreditor.cabs.models import Cab, CabContact, CabLocation, LocationKind
 from accreditor.core.audit import AuditEvent
 from accreditor.core.db import commit
 from accreditor.core.errors import DomainError, show_error
+from accreditor.core.forms import drop_invalid_filters
 from accreditor.core.permissions import STAFF_ROLES, Role, has_role, require_role
 from accreditor.core.tenancy import get_scoped_or_404
 from accreditor.extensions import db
@@ -193,11 +194,7 @@ def index():
         SelectChoice(c, c) for c in countries]
     form.manager.choices = [SelectChoice("", _("Anyone")), SelectChoice("none", _("No manager"))] + [
         SelectChoice(str(uid), name) for uid, name in staff]
-    valid = form.validate()
-    if not valid:  # an unknown value (an old link): drop just the filters that failed
-        for name in CabFilterForm.FILTERS:
-            if getattr(form, name).errors:
-                getattr(form, name).data = None
+    drop_invalid_filters(form, CabFilterForm.FILTERS, say_why=True)
     conds = _filter_conditions(form)
 
     total = db.session.execute(select(func.count(Cab.id)).where(*conds)).scalar_one()
