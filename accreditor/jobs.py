@@ -2,3 +2,4 @@
 
 from accreditor.applications import jobs as applications  # noqa: F401
 from accreditor.core import mail  # noqa: F401
+from accreditor.findings import jobs as findings  # noqa: F401

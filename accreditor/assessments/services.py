@@ -491,15 +491,21 @@ def issue_report(assessment: Assessment) -> None:
     if not assessment.report_summary or not assessment.recommendation:
         raise Conflict(_("Write the report summary and the recommendation before issuing the "
                          "report."), code="report_incomplete")
+    from accreditor.findings import services as findings  # findings build on assessments
+
+    findings.issue_findings(assessment)  # refuses unconfirmed expert findings (rule 6)
     assessment.report_issued_at = utcnow()
     team_services.move(assessment, S.report_issued)
 
 
 def close_assessment(assessment: Assessment) -> None:
-    """report issued → closed (the findings capability will add: only when findings are
-    closed)."""
+    """report issued → closed, once its findings are closed or handed to a follow-up
+    assessment."""
     if assessment.status_enum != S.report_issued:
         raise Conflict(_("Only an assessment whose report is issued can be closed."))
+    from accreditor.findings import services as findings
+
+    findings.check_closable(assessment)
     assessment.closed_at = utcnow()
     team_services.move(assessment, S.closed)
 
@@ -558,11 +564,23 @@ def next_actions(assessment: Assessment, *, today: date | None = None,
         blocked += team_result().messages
         out.append(action("start", _("Start the assessment"), blocked, who="lead"))
     elif st == S.in_progress:
+        from accreditor.findings import services as findings
+
         blocked = [] if assessment.report_summary and assessment.recommendation else [
             _("The report summary and recommendation are missing.")]
+        drafts = findings.unconfirmed(assessment)
+        if drafts:
+            blocked.append(_("Findings %(refs)s of a technical expert await confirmation "
+                             "(rule 6).", refs=", ".join(f.reference for f in drafts)))
         out.append(action("issue", _("Issue the report"), blocked, who="lead"))
     elif st == S.report_issued:
-        out.append(action("close", _("Close the assessment"), []))
+        from accreditor.findings import services as findings
+
+        still_open = findings.unhanded_open(assessment)
+        blocked = [_("Findings %(refs)s are still open: close them or hand them to a follow-up "
+                     "assessment.", refs=", ".join(f.reference for f in still_open))] \
+            if still_open else []
+        out.append(action("close", _("Close the assessment"), blocked))
     if st in team_services.OBJECTABLE:
         out.append(action("reopen", _("Change the team (back to draft)"), [],
                           style="outline-secondary"))

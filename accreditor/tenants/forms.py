@@ -57,6 +57,15 @@ class PolicyForm(FlaskForm):
     evidence_due_days = _number(
         "evidence_due_days", _l("Evidence of corrective action due (days)"),
         _l("Not before the response; 1 to 730."))
+    finding_reminder_days = StringField(
+        _l("Remind the CAB before a finding is due (days before)"),
+        validators=[DataRequired(), Length(max=40)],
+        description=_l("Comma-separated, e.g. “7, 1”: a reminder 7 days and 1 day before each "
+                       "due date."))
+    finding_escalation_grace_days = _number(
+        "finding_escalation_grace_days", _l("Grace after an evidence due date (days)"),
+        _l("Then a suspension (or, for an applicant, a refusal) is proposed to the case "
+           "manager; 0 to 180."))
     accreditation_number_format = StringField(
         _l("Accreditation number format"), validators=[DataRequired(), Length(max=60)],
         description=_l("Fields: {seq}, {programme}, {programme_seq}, {year}; e.g. {seq:04d} or "

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accreditor.core.db import Base, TimestampMixin
 from accreditor.core.tenancy import TenantScoped
+from accreditor.findings.grading import GRADING_SCHEMES  # noqa: F401 - the policy's choices
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
 
@@ -26,12 +27,6 @@ RESERVED_SLUGS = frozenset(
     }
 )
 
-GRADING_SCHEMES = {
-    "anab": "ANAB-style: major / minor / observation",
-    "ilac_g20": "ILAC G20: categories 1-4",
-    "nata": "NATA: condition / C / M",
-    "ukas": "UKAS: mandatory / improvement action / recommendation",
-}
 
 NUMBER_FORMAT_FIELDS = {"seq", "programme", "programme_seq", "year"}
 _SAMPLE = {"seq": 42, "programme": "CAL", "programme_seq": 3, "year": 2026}
@@ -100,6 +95,11 @@ class TenantPolicy(TenantScoped, Base):
     response_due_days: Mapped[int] = mapped_column(default=30)
     evidence_due_days: Mapped[int] = mapped_column(default=90)
     grading_scheme: Mapped[str] = mapped_column(String(30), default="anab")
+    # Reminders to the CAB before a finding's due dates (days before, e.g. "7,1"), and the
+    # grace after an evidence due date before a sanction is proposed (rule 17)
+    finding_reminder_days: Mapped[str] = mapped_column(String(40), default="7,1",
+                                                       server_default="7,1")
+    finding_escalation_grace_days: Mapped[int] = mapped_column(default=30, server_default="30")
     # Numbers (rule 28)
     accreditation_number_format: Mapped[str] = mapped_column(String(60), default="{seq:04d}")
     # Applications (rule 38), impartiality (rule 3), sanctions (rule 18), directory (rule 27)

@@ -36,6 +36,7 @@ POLICY_RANGES: dict[str, PolicyRange] = {
     # Findings (rule 14)
     "response_due_days": PolicyRange(1, 365, _l("Give 1 to 365 days.")),
     "evidence_due_days": PolicyRange(1, 730, _l("Give 1 to 730 days.")),
+    "finding_escalation_grace_days": PolicyRange(0, 180, _l("Give 0 to 180 days.")),
     # Applications (rule 38)
     "application_validity_months": PolicyRange(1, 60, _l("Give 1 to 60 months.")),
     # Impartiality (rule 3)
@@ -58,7 +59,8 @@ POLICY_SECTIONS: list[tuple[object, tuple[str, ...]]] = [
     (_l("Accreditation cycle and programme"),
      ("cycle_length_months", "first_surveillance_months", "surveillance_interval_months",
       "onsite_interval_max_months")),
-    (_l("Findings"), ("grading_scheme", "response_due_days", "evidence_due_days")),
+    (_l("Findings"), ("grading_scheme", "response_due_days", "evidence_due_days",
+                      "finding_reminder_days", "finding_escalation_grace_days")),
     (_l("Accreditation numbers"), ("accreditation_number_format",)),
     (_l("Applications"), ("application_validity_months",)),
     (_l("Impartiality"), ("consultancy_lookback_years", "employment_lookback_years")),
@@ -67,3 +69,16 @@ POLICY_SECTIONS: list[tuple[object, tuple[str, ...]]] = [
      ("objection_window_days", "onsite_monitoring_interval_months", "witness_code_cycle_years",
       "witness_due_soon_days")),
 ]
+
+
+def parse_reminder_days(text: str) -> list[int] | None:
+    """"7, 1" → [7, 1] (distinct, largest first); None when not a list of 1 to 5 whole numbers
+    from 1 to 90."""
+    try:
+        days = sorted({int(p) for p in str(text or "").replace(";", ",").split(",") if p.strip()},
+                      reverse=True)
+    except ValueError:
+        return None
+    if not 1 <= len(days) <= 5 or not all(1 <= d <= 90 for d in days):
+        return None
+    return days

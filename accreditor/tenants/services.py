@@ -20,7 +20,7 @@ from accreditor.tenants.models import (
     policy_fields,
     validate_number_format,
 )
-from accreditor.tenants.policy import POLICY_RANGES
+from accreditor.tenants.policy import POLICY_RANGES, parse_reminder_days
 
 
 def reserved_slugs() -> frozenset[str]:
@@ -106,6 +106,12 @@ def update_policy(policy: TenantPolicy, **values) -> dict:
                   n=cycle), field=key)
     if "grading_scheme" in values and values["grading_scheme"] not in GRADING_SCHEMES:
         raise ValidationFailed(_("Unknown grading scheme."), field="grading_scheme")
+    if "finding_reminder_days" in values:
+        days = parse_reminder_days(values["finding_reminder_days"])
+        if days is None:
+            raise ValidationFailed(_("Give 1 to 5 numbers of days from 1 to 90, separated by "
+                                     "commas, e.g. “7, 1”."), field="finding_reminder_days")
+        values["finding_reminder_days"] = ",".join(str(d) for d in days)
     if "accreditation_number_format" in values:
         problem = validate_number_format(values["accreditation_number_format"])
         if problem:
@@ -116,4 +122,8 @@ def update_policy(policy: TenantPolicy, **values) -> dict:
     if changes:
         db.session.flush()
         audit.record("tenant.policy_updated", policy, changes=changes)
+    if "grading_scheme" in changes:
+        from accreditor.findings.services import apply_scheme
+
+        apply_scheme(policy.grading_scheme)  # existing findings keep their grades
     return changes

@@ -1,0 +1,236 @@
+"""The findings rules at the service level: grades copied, rule 6, rule 14, rule 15, review
+rounds, closure by grade, critical findings, the closing gate and rule 13."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+from werkzeug.datastructures import FileStorage
+
+from accreditor.assessments import services as assessment_services
+from accreditor.core.db import commit
+from accreditor.core.errors import Conflict, ValidationFailed
+from accreditor.core.tenancy import tenant_scope
+from accreditor.documents.models import Document
+from accreditor.extensions import db
+from accreditor.findings import services
+from accreditor.findings.models import (
+    Finding,
+    FindingGrade,
+    FindingResponse,
+    SanctionProposal,
+)
+from accreditor.tenants import services as tenant_services
+from accreditor.tenants.models import TenantPolicy
+from tests.findings.conftest import (
+    STANDARD,
+    load_accreditation,
+    load_assessment,
+    load_finding,
+)
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def pdf(name="evidence.pdf", content=PDF):
+    return FileStorage(io.BytesIO(content), filename=name, content_type="application/pdf")
+
+
+def respond(world, finding, **kw):
+    data = {"response_type": "actions_completed", "correction": "Balance withdrawn from use.",
+            "cause_analysis": "Recall list not maintained.",
+            "corrective_action": "Recall system with monthly review.", "files": [pdf()]}
+    data.update(kw)
+    with tenant_scope(world.tenant):
+        f = load_finding(world.tenant, finding.id)
+        r = services.submit_response(f, submitted_by_id=world.cab_user.id, **data)
+        commit()
+        return r
+
+
+def review(world, finding, accept, note=None):
+    with tenant_scope(world.tenant):
+        f = load_finding(world.tenant, finding.id)
+        services.review_response(f, accept=accept, note=note)
+        commit()
+    return load_finding(world.tenant, finding.id)
+
+
+def test_the_default_scheme_is_copied_once_with_its_behaviour(world):
+    with tenant_scope(world.tenant):
+        grades = services.active_grades()
+        again = services.active_grades()
+        assert [g.key for g in grades] == ["major", "minor", "observation"]
+        assert [g.id for g in again] == [g.id for g in grades]
+        minor = grades[1]
+        assert (minor.severity, minor.closure_requires_evidence, minor.verify_at_next_visit) == (
+            "minor", False, True)
+
+
+def test_changing_the_scheme_never_rewrites_existing_findings(world, tenant_a):
+    f = world.raise_finding("major")
+    with tenant_scope(tenant_a):
+        tenant_services.update_policy(TenantPolicy.current(), grading_scheme="ilac_g20")
+        commit()
+        assert [g.key for g in services.active_grades()] == ["cat1", "cat2", "cat3", "cat4"]
+        old = db.session.execute(select(FindingGrade).where(FindingGrade.key == "major")
+                                 ).scalar_one()
+        assert not old.is_active
+    f = load_finding(tenant_a, f.id)
+    assert (f.grade_label, f.severity) == ("Major nonconformity", "major")
+
+
+def test_a_grade_change_does_not_touch_recorded_findings(world, tenant_a):
+    f = world.raise_finding("major")
+    with tenant_scope(tenant_a):
+        grade = db.session.execute(select(FindingGrade).where(FindingGrade.key == "major")
+                                   ).scalar_one()
+        services.update_grade(grade, label="Serious", response_due_days=14)
+        commit()
+    f = load_finding(tenant_a, f.id)
+    assert (f.grade_label, f.response_due_days) == ("Major nonconformity", 30)
+
+
+def test_an_experts_finding_is_a_draft_and_blocks_the_report_until_confirmed(world, tenant_a):
+    f = world.raise_finding("minor", by=world.expert)
+    assert f.status == "draft"
+    with tenant_scope(tenant_a):
+        a = load_assessment(world.assessment.id)
+        with pytest.raises(Conflict, match="rule 6") as exc:
+            services.issue_findings(a)
+        assert exc.value.code == "unconfirmed_findings"
+        services.confirm_finding(load_finding(tenant_a, f.id))
+        commit()
+    assert load_finding(tenant_a, f.id).status == "recorded"
+
+
+def test_an_observer_cannot_raise_a_finding(world):
+    with pytest.raises(ValidationFailed, match="member of the team"):
+        world.raise_finding("minor", by=world.observer)
+
+
+def test_a_finding_needs_a_clause_of_the_standard_or_a_named_document(world):
+    with pytest.raises(ValidationFailed) as exc:
+        world.raise_finding(clause="99.9")
+    assert exc.value.field == "clause"
+    with pytest.raises(ValidationFailed) as exc:
+        world.raise_finding(standard="other", other_document="", clause="2.1")
+    assert exc.value.field == "other_document"
+    f = world.raise_finding(standard="other", other_document="IAF MD 5:2019", clause="2.1")
+    assert (f.standard, f.clause) == ("IAF MD 5:2019", "2.1")
+
+
+def test_issuing_sets_due_dates_from_the_grade_and_closes_observations(world, tenant_a):
+    major = world.raise_finding("major")
+    note = world.raise_finding("observation")
+    today = date(2026, 12, 3)
+    world.issue(today=today)
+    major, note = load_finding(tenant_a, major.id), load_finding(tenant_a, note.id)
+    assert (major.status, major.response_due_on, major.evidence_due_on) == (
+        "open", today + timedelta(days=30), today + timedelta(days=90))
+    assert (note.status, note.closure_basis) == ("closed", "no_response_required")
+
+
+def test_a_major_response_without_cause_analysis_is_refused_and_nothing_saved(world, tenant_a):
+    f = world.raise_finding("major")
+    world.issue()
+    with pytest.raises(ValidationFailed) as exc:
+        respond(world, f, cause_analysis="  ")
+    assert exc.value.field == "cause_analysis"
+    db.session.rollback()
+    with tenant_scope(tenant_a):
+        assert db.session.execute(select(func.count(FindingResponse.id))).scalar_one() == 0
+        assert db.session.execute(select(func.count(Document.id))).scalar_one() == 0
+    assert load_finding(tenant_a, f.id).status == "open"
+
+
+def test_reject_then_accept_closes_with_the_whole_thread_kept(world, tenant_a):
+    f = world.raise_finding("major")
+    world.issue()
+    respond(world, f)
+    with pytest.raises(ValidationFailed):
+        review(world, f, False)
+    f = review(world, f, False, "The recall list does not cover hired equipment.")
+    assert (f.status, f.round) == ("open", 1)
+    respond(world, f, corrective_action="Recall system covering hired equipment.")
+    f = review(world, f, True)
+    assert (f.status, f.closure_basis, f.round) == ("closed", "evidence_accepted", 2)
+    with tenant_scope(tenant_a):
+        thread = services.responses_of(f)
+        assert [(r.round, r.outcome) for r in thread] == [(1, "rejected"), (2, "accepted")]
+        assert all(len(docs) == 1 for docs in services.evidence_by_response(thread).values())
+
+
+def test_a_plan_for_a_major_awaits_evidence_but_closes_a_minor(world, tenant_a):
+    major, minor = world.raise_finding("major"), world.raise_finding("minor")
+    world.issue()
+    respond(world, major, response_type="plan_only", files=[])
+    respond(world, minor, response_type="plan_only", files=[], correction=None,
+            cause_analysis=None)
+    assert review(world, major, True).status == "plan_accepted"
+    minor = review(world, minor, True)
+    assert (minor.status, minor.closure_basis, minor.verify_at_next_visit) == (
+        "closed", "plan_accepted", True)
+    with pytest.raises(ValidationFailed) as exc:
+        respond(world, major, response_type="plan_only", files=[])
+    assert exc.value.field == "response_type"
+
+
+def test_evidence_types_need_a_file(world):
+    f = world.raise_finding("major")
+    world.issue()
+    with pytest.raises(ValidationFailed) as exc:
+        respond(world, f, files=[])
+    assert exc.value.field == "files"
+
+
+def test_a_critical_finding_proposes_a_suspension_of_its_lines_from_the_assessment_date(
+        world, tenant_a):
+    with tenant_scope(tenant_a):
+        tenant_services.update_policy(TenantPolicy.current(), grading_scheme="ilac_g20")
+        commit()
+    f = world.raise_finding("cat1")
+    with tenant_scope(tenant_a):
+        p = db.session.execute(select(SanctionProposal)).scalar_one()
+        assert (p.kind, p.source, p.scope_item_ids, p.effective_on, p.status) == (
+            "suspension", "critical_finding", world.item_ids[:1],
+            world.assessment.planned_start_on, "proposed")
+        services.withdraw_finding(load_finding(tenant_a, f.id), "Raised on the wrong CAB.")
+        commit()
+        assert db.session.execute(select(SanctionProposal.status)).scalar_one() == "dismissed"
+
+
+def test_an_assessment_closes_only_when_findings_are_closed_or_handed_over(world, tenant_a):
+    f = world.raise_finding("major")
+    world.issue()
+    with tenant_scope(tenant_a):
+        a = load_assessment(world.assessment.id)
+        with pytest.raises(Conflict) as exc:
+            assessment_services.close_assessment(a)
+        assert exc.value.code == "open_findings"
+        assert [x.id for x in services.open_blocking_findings(a)] == [f.id]
+        follow = assessment_services.create_assessment(
+            load_accreditation(a.accreditation_id), "follow_up", "onsite", date.today() + timedelta(days=30),
+            date.today() + timedelta(days=30), ["A"])
+        services.hand_over(load_finding(tenant_a, f.id), follow.id, "Verify on site.")
+        assessment_services.close_assessment(a)
+        commit()
+        assert load_assessment(a.id).status == "closed"
+        # still open for the grant decision (rule 13)
+        acc = load_accreditation(a.accreditation_id)
+        assert [x.id for x in services.open_blocking_findings(acc)] == [f.id]
+
+
+def test_every_issued_nonconformity_has_its_due_dates_in_the_database(world, tenant_a):
+    f = world.raise_finding("major")
+    world.issue()
+    with tenant_scope(tenant_a):
+        row = load_finding(tenant_a, f.id)
+        row.evidence_due_on = None
+        with pytest.raises(Exception):  # noqa: B017 - IntegrityError of the CHECK constraint
+            db.session.flush()
+        db.session.rollback()
+    assert STANDARD
