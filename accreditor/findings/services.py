@@ -359,19 +359,28 @@ def raise_finding(assessment: Assessment, *, raised_by_id: int | None = None, **
     return finding
 
 
-def _editable(finding: Finding) -> None:
+def _editable(finding: Finding, role: TeamRole | None = None) -> None:
     if finding.status not in UNISSUED:
         raise Conflict(_("An issued finding cannot be changed; the CAB's answer and the review "
                          "carry it on."))
     user = acting_user()
     if user is None:
         return
-    role = _role_of_actor(finding.assessment_id)
+    role = role if role is not None else _role_of_actor(finding.assessment_id)
     if role in CONFIRMERS or (role == TeamRole.technical_expert and finding.raised_by_id == user.id
                               and finding.status == F.draft):
         return
     raise PermissionDenied(_("Only the lead and assessors on the team (or the expert who raised "
                              "a draft) may change it."))
+
+
+def can_edit(finding: Finding, role: TeamRole | None = None) -> bool:
+    """Whether the signed-in user may still change or withdraw the finding (``_editable``)."""
+    try:
+        _editable(finding, role)
+    except (Conflict, PermissionDenied):
+        return False
+    return True
 
 
 def update_finding(finding: Finding, **data) -> dict:
@@ -638,10 +647,15 @@ def _tell_cab_of_review(finding: Finding, response: FindingResponse) -> None:
                   link=link)
 
 
+def can_extend() -> bool:
+    """Managers agree new due dates."""
+    return acting_user() is None or has_role(*MANAGERS)
+
+
 def extend_due_dates(finding: Finding, *, response_due_on: date | None,
                      evidence_due_on: date | None, reason: str | None) -> dict:
     """A manager agrees later due dates with the CAB (never earlier ones), with a reason."""
-    if acting_user() is not None and not has_role(*MANAGERS):
+    if not can_extend():
         raise PermissionDenied(_("Only a manager agrees new due dates."))
     if finding.status not in OPEN_STATUSES:
         raise Conflict(_("Only an open finding's due dates can change."))
@@ -682,11 +696,18 @@ def follow_up_candidates(finding: Finding) -> list[Assessment]:
         .order_by(Assessment.planned_start_on)).scalars())
 
 
+def can_hand_over(assessment_id: int, role: TeamRole | None = None) -> bool:
+    """The lead assessor of the assessment, or a manager."""
+    if acting_user() is None or has_role(*MANAGERS):
+        return True
+    role = role if role is not None else _role_of_actor(assessment_id)
+    return role == TeamRole.lead
+
+
 def hand_over(finding: Finding, follow_up_id, reason: str | None) -> None:
     """Record that a later assessment of the same accreditation follows an open finding up, so
     this assessment can be closed. The finding stays open (and still blocks a grant)."""
-    if acting_user() is not None and not has_role(*MANAGERS) and \
-            _role_of_actor(finding.assessment_id) != TeamRole.lead:
+    if not can_hand_over(finding.assessment_id):
         raise PermissionDenied(_("Only the lead assessor or a manager hands findings over."))
     if finding.status not in OPEN_STATUSES:
         raise Conflict(_("Only an open finding is handed to a follow-up assessment."))

@@ -18,7 +18,6 @@ from accreditor.documents.models import Document
 from accreditor.extensions import db
 from accreditor.findings import services
 from accreditor.findings.models import (
-    Finding,
     FindingGrade,
     FindingResponse,
     SanctionProposal,

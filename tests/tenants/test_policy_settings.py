@@ -145,7 +145,8 @@ def test_every_value_changed_at_once_is_one_audit_event_with_old_and_new(client,
            "employment_lookback_years": 4, "max_suspension_months": 6,
            "directory_retention_months": 24, "objection_window_days": 14,
            "onsite_monitoring_interval_months": 24, "witness_code_cycle_years": 4,
-           "witness_due_soon_days": 60}
+           "witness_due_soon_days": 60, "finding_reminder_days": "14,3",
+           "finding_escalation_grace_days": 45}
     assert sorted(new) == sorted(policy_fields())
     old = {f: getattr(policy(tenant_a), f) for f in policy_fields()}
     resp = client.post("/alpha/settings", data=new, follow_redirects=True)
@@ -261,3 +262,16 @@ def test_anonymous_visitors_are_sent_to_sign_in_and_nothing_changes(client, tena
 def test_the_settings_page_runs_a_fixed_number_of_queries(client, admin, assert_max_queries):
     with assert_max_queries(6):
         assert client.get("/alpha/settings").status_code == 200
+
+
+@pytest.mark.parametrize("text", ["soon", "0", "7,91", "1,2,3,4,5,6", ""])
+def test_reminder_days_refuse_anything_but_a_short_list_of_days(client, admin, tenant_a, text):
+    resp = client.post("/alpha/settings", data=form_data(tenant_a, finding_reminder_days=text))
+    assert resp.status_code == 200
+    assert field_error(resp, "finding_reminder_days")
+    assert policy(tenant_a).finding_reminder_days == "7,1"
+
+
+def test_reminder_days_are_saved_largest_first_once_each(client, admin, tenant_a):
+    client.post("/alpha/settings", data=form_data(tenant_a, finding_reminder_days="1; 14, 7, 7"))
+    assert policy(tenant_a).finding_reminder_days == "14,7,1"
