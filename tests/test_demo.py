@@ -106,3 +106,41 @@ def test_demo_has_programmes_witnesses_and_a_conflicting_declaration_per_tenant(
     load_demo()
     commit()
     assert _counts() == before
+
+
+def test_demo_has_findings_in_every_state_and_an_overdue_major(app):
+    from accreditor.documents.models import Document
+    from accreditor.findings.models import Finding, FindingResponse, SanctionProposal
+
+    load_demo()
+    commit()
+    today = date.today()
+    for slug in ("nab", "gac"):
+        tenant = db.session.execute(select(Tenant).where(Tenant.slug == slug)).scalar_one()
+        with tenant_scope(tenant):
+            findings = db.session.execute(select(Finding)).scalars().all()
+            assert {f.status for f in findings} == {
+                "draft", "recorded", "open", "responded", "plan_accepted", "closed",
+                "withdrawn"}, slug
+            overdue = [f for f in findings if f.overdue_on(today)]
+            assert [f.severity for f in overdue] == ["major"]
+            assert overdue[0].overdue_since == today
+            rounds = db.session.execute(select(FindingResponse.finding_id, FindingResponse.round,
+                                               FindingResponse.outcome)
+                                        .order_by(FindingResponse.id)).all()
+            by_finding: dict[int, list] = {}
+            for fid, _round, outcome in rounds:
+                by_finding.setdefault(fid, []).append(outcome)
+            assert ["rejected", "accepted"] in by_finding.values()
+            evidence = db.session.execute(select(func.count(Document.id)).where(
+                Document.owner_type == "finding_response")).scalar_one()
+            assert evidence >= 4
+            proposals = db.session.execute(select(SanctionProposal.source)).scalars().all()
+            assert proposals == (["critical_finding"] if slug == "gac" else [])
+    nab = db.session.execute(select(Tenant).where(Tenant.slug == "nab")).scalar_one()
+    with tenant_scope(nab):
+        before = db.session.execute(select(func.count(Finding.id))).scalar_one()
+    load_demo()  # again: nothing added
+    commit()
+    with tenant_scope(nab):
+        assert db.session.execute(select(func.count(Finding.id))).scalar_one() == before == 9
