@@ -83,7 +83,7 @@ READERS = tuple(STAFF_ROLES)
 PAGE_SIZE = 50
 SAMPLE_PAGE_SIZE = 2500  # lines on one page of the sample form
 HISTORY_PAGE_SIZE = 100
-TABS = ("details", "sample", "team", "plan", "report", "history")
+TABS = ("details", "sample", "team", "plan", "findings", "report", "history")
 S = AssessmentStatus
 
 
@@ -303,11 +303,17 @@ def _render(assessment_id: int, tab: str, *, status: int = 200, refusal: str | N
                  "cancel_form": forms.get("cancel_form") or ReasonForm(formdata=None,
                                                                        prefix="cancel")}
     section = {"details": _details_context, "sample": _sample_context, "team": _team_context,
-               "plan": _plan_context, "report": _report_context,
-               "history": _history_context}[tab]
+               "plan": _plan_context, "findings": _findings_context,
+               "report": _report_context, "history": _history_context}[tab]
     ctx.update(section(a, forms, ctx))
     ctx["actions"] = services.next_actions(a, result=check, has_sample=bool(sampled))
     return render_template("assessments/show.html", **ctx), status
+
+
+def render_tab(assessment_id: int, tab: str, **kwargs):
+    """The assessment page on one section, for the findings tab's actions (raise, confirm,
+    verify) that come back to it with their refusals."""
+    return _render(assessment_id, _tab(tab), **kwargs)
 
 
 def _details_context(a: Assessment, forms: dict, ctx: dict) -> dict:
@@ -370,6 +376,12 @@ def _plan_context(a: Assessment, forms: dict, ctx: dict) -> dict:
                                                                   agenda=a.agenda),
             "locations": {loc.code: loc for loc in _locations(a.cab_id)},
             "agenda_editable": a.status_enum not in {S.report_issued, S.closed, S.cancelled}}
+
+
+def _findings_context(a: Assessment, forms: dict, ctx: dict) -> dict:
+    from accreditor.findings.views import tab_context  # findings build on assessments
+
+    return tab_context(a, forms, ctx)
 
 
 def _report_context(a: Assessment, forms: dict, ctx: dict) -> dict:
@@ -638,6 +650,34 @@ def resolve_objection(assessment_id: int, objection_id: int):
                 _("Objection upheld: the member has left the team; propose a replacement to the "
                   "CAB.") if upheld else _("Objection dismissed; the team stands."),
                 form=form, form_key=key)
+
+
+# -- the findings tab's actions (the findings capability's views, routed here so they come
+# back to this page with its links) --------------------------------------------------------------
+
+
+@bp.post("/<int:assessment_id>/findings")
+@require_role(*READERS)
+def raise_finding(assessment_id: int):
+    from accreditor.findings import views as findings_views
+
+    return findings_views.raise_in(assessment_id)
+
+
+@bp.post("/<int:assessment_id>/findings/confirm")
+@require_role(*READERS)
+def confirm_finding(assessment_id: int):
+    from accreditor.findings import views as findings_views
+
+    return findings_views.confirm_in(assessment_id)
+
+
+@bp.post("/<int:assessment_id>/findings/verify")
+@require_role(*READERS)
+def verify_finding(assessment_id: int):
+    from accreditor.findings import views as findings_views
+
+    return findings_views.verify_in(assessment_id)
 
 
 # -- transitions --------------------------------------------------------------------------------
