@@ -148,9 +148,22 @@ class PlanData(Common):
                               d=self.window_ends_on.isoformat())
 
 
+@dataclass(frozen=True)
+class ReportFinding:
+    """One finding as the report prints it."""
+
+    reference: str
+    grade: str
+    requirement: str
+    statement: str
+    status: str
+    due: str
+
+
 @dataclass
 class ReportData(Common):
     summary: str | None = None
+    findings: list = field(default_factory=list)
     scope_recommended: str | None = None
     recommendation: str | None = None
     recommendation_label: str | None = None
@@ -257,7 +270,7 @@ def gather_plan(a: Assessment) -> PlanData:
 
 
 def gather_report(a: Assessment) -> ReportData:
-    """The report (one query after the assessment's own: the team, for the lead's name)."""
+    """The report (two queries after the assessment's own: the team, the findings)."""
     common = _common(a)
     lead = next((m.name for m in common["team"] if m.role == "lead"), None)
     return ReportData(
@@ -266,8 +279,26 @@ def gather_report(a: Assessment) -> ReportData:
         recommendation_label=str(services.RECOMMENDATIONS.get(a.recommendation,
                                                               a.recommendation))
         if a.recommendation else None,
-        lead_name=lead, issued_on=a.report_issued_at.date() if a.report_issued_at else None)
+        lead_name=lead, issued_on=a.report_issued_at.date() if a.report_issued_at else None,
+        findings=_report_findings(a))
 
+
+def _report_findings(a: Assessment) -> list[ReportFinding]:
+    """The assessment's findings (not withdrawn; in the CAB's copy only issued ones exist, as
+    the CAB reads the report once issued), in one query."""
+    from accreditor.findings.models import Finding, FindingStatus
+
+    rows = db.session.execute(select(Finding).where(
+        Finding.assessment_id == a.id, Finding.status != FindingStatus.withdrawn.value)
+        .order_by(Finding.seq)).scalars()
+    out = []
+    for f in rows:
+        due = (_("response %(r)s, evidence %(e)s", r=f.response_due_on.isoformat(),
+                 e=f.evidence_due_on.isoformat()) if f.response_due_on and f.evidence_due_on
+               else "–")
+        out.append(ReportFinding(f.reference, f.grade_label, f"{f.standard} {f.clause}",
+                                 f.statement, f.status.replace("_", " "), due))
+    return out
 
 def pdf_filename(kind: str, data: Common) -> str:
     """``plan-<number>-<id>.pdf``: ASCII only, safe inside a quoted header value."""
@@ -595,8 +626,15 @@ def report_pdf(data: ReportData) -> bytes:
     pdf.paragraph(data.summary or _("Not written yet."), muted=not data.summary)
     pdf.heading(_("Scope recommended"))
     pdf.paragraph(data.scope_recommended or _("Not stated."), muted=not data.scope_recommended)
-    pdf.heading(_("Findings"))
-    pdf.paragraph(no_findings_text(), muted=True)
+    pdf.heading(_("Findings (%(n)d)", n=len(data.findings)))
+    if data.findings:
+        w = pdf.epw
+        pdf.table([(_("Ref."), w * 0.08), (_("Grade"), w * 0.16), (_("Requirement"), w * 0.18),
+                   (_("Statement"), w * 0.38), (_("Due"), w * 0.20)],
+                  [(f.reference, f.grade, f.requirement, f.statement, f.due)
+                   for f in data.findings])
+    else:
+        pdf.paragraph(no_findings_text(), muted=True)
     pdf.heading(_("Recommendation to the decision maker"))
     pdf.paragraph(data.recommendation_label or _("Not made yet."),
                   bold=bool(data.recommendation_label))
@@ -606,6 +644,4 @@ def report_pdf(data: ReportData) -> bytes:
 
 
 def no_findings_text() -> str:
-    """Until the nonconformity module exists: said plainly, never faked with rows."""
-    return _("No findings recorded in this system yet — findings arrive with the nonconformity "
-             "module.")
+    return _("No findings were raised in this assessment.")

@@ -585,3 +585,21 @@ def test_the_findings_tab_issues_the_same_statements_for_2_or_20_findings(
     big = measure()
     print(f"findings tab statements: 2 findings {small}, 20 findings {big}")
     assert small == big <= 14  # measured: 14
+
+
+def test_the_printed_report_lists_the_issued_findings_with_their_due_dates(
+        world, client, login_as):
+    from datetime import date, timedelta
+
+    world.raise_finding("major")
+    world.raise_finding("observation", statement="Decision rule could be clearer.")
+    world.issue(today=date(2026, 12, 3))
+    login_as(world.manager)
+    page = client.get(f"/alpha/print/assessments/{world.assessment.id}/report").get_data(
+        as_text=True)
+    assert "Findings (2)" in page
+    assert "The balance used for mass calibration was not calibrated." in page
+    assert f"response 2027-01-02, evidence {date(2026, 12, 3) + timedelta(days=90)}" in page
+    assert "Decision rule could be clearer." in page
+    pdf = client.get(f"/alpha/print/assessments/{world.assessment.id}/report.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
