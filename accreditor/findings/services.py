@@ -92,10 +92,10 @@ def active_grades() -> list[FindingGrade]:
         .order_by(FindingGrade.position, FindingGrade.id)).scalars())
     if grades:
         return grades
-    return _copy_preset(TenantPolicy.current().grading_scheme)
+    return copy_preset(TenantPolicy.current().grading_scheme)
 
 
-def _copy_preset(scheme: str) -> list[FindingGrade]:
+def copy_preset(scheme: str, *, record: bool = True) -> list[FindingGrade]:
     label, presets = PRESETS[scheme]
     grades = [FindingGrade(scheme=scheme, key=p.key, label=p.label, description=p.description,
                            severity=p.severity.value, response_due_days=p.response_due_days,
@@ -105,8 +105,10 @@ def _copy_preset(scheme: str) -> list[FindingGrade]:
               for i, p in enumerate(presets)]
     db.session.add_all(grades)
     db.session.flush()
-    audit.record("finding_grades.applied", object_type="FindingGrade", object_id=scheme,
-                 changes={"scheme": [None, scheme], "grades": [None, [g.key for g in grades]]})
+    if record:
+        audit.record("finding_grades.applied", object_type="FindingGrade", object_id=scheme,
+                     changes={"scheme": [None, scheme],
+                              "grades": [None, [g.key for g in grades]]})
     return grades
 
 
@@ -122,7 +124,7 @@ def apply_scheme(scheme: str) -> list[FindingGrade]:
     for grade in current:
         grade.is_active = False
     db.session.flush()
-    return _copy_preset(scheme)
+    return copy_preset(scheme)
 
 
 GRADE_FIELDS = ("label", "description", "response_due_days", "evidence_due_days",

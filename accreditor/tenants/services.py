@@ -61,10 +61,16 @@ def create_tenant(
     audit.record("tenant.created", tenant, platform=True,
                  changes=audit.snapshot(tenant, ("slug", "name", "country", "default_locale")))
     with tenant_scope(tenant):
-        db.session.add(TenantPolicy(tenant_id=tenant.id))
+        policy = TenantPolicy(tenant_id=tenant.id)
+        db.session.add(policy)
         db.session.flush()
         audit.record("tenant.created", tenant,
                      changes=audit.snapshot(tenant, ("slug", "name", "country", "default_locale")))
+        from accreditor.findings.services import copy_preset
+
+        # The default grades, part of the new tenant like its default policy row (no event of
+        # their own; a later change of scheme or grade is audited).
+        copy_preset(policy.grading_scheme, record=False)
         if admin_email:
             from accreditor.auth.services import invite_user
 
