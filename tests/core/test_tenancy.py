@@ -250,9 +250,56 @@ def _assessment_objects(tenant, cab, acc, item, marker: str) -> dict:
                           extent="full", mode="onsite", witnessed_on=date(2025, 5, 1))
         db.session.add_all([objection, witness])
         commit()
-    return {"assessment_id": assessment.id, "authorisation_id": authorisation.id,
-            "declaration_id": declaration.id, "witness_id": witness.id,
-            "objection_id": objection.id, "user_id": assessor.id}
+    ids = {"assessment_id": assessment.id, "authorisation_id": authorisation.id,
+           "declaration_id": declaration.id, "witness_id": witness.id,
+           "objection_id": objection.id, "user_id": assessor.id}
+    ids.update(_finding_objects(tenant, cab, acc, assessment, assessor, marker))
+    return ids
+
+
+def _finding_objects(tenant, cab, acc, assessment, assessor, marker: str) -> dict:
+    """A grade, an issued finding answered once (with an evidence file) and a sanction proposal,
+    built straight from the models."""
+    from datetime import date, timedelta
+
+    from accreditor.findings.models import (
+        Finding,
+        FindingGrade,
+        FindingResponse,
+        SanctionProposal,
+    )
+
+    with tenant_scope(tenant):
+        grade = FindingGrade(scheme="anab", key="major", label=f"{marker} grade",
+                             severity="major")
+        db.session.add(grade)
+        db.session.flush()
+        finding = Finding(
+            cab_id=cab.id, assessment_id=assessment.id, accreditation_id=acc.id, seq=1,
+            grade_id=grade.id, grade_label=f"{marker} grade", severity="major",
+            response_due_days=30, evidence_due_days=90, standard="ISO/IEC 17025:2017",
+            clause="6.4", statement=f"{marker} statement", objective_evidence=f"{marker} seen",
+            status="responded", raised_by_id=assessor.id, raised_as="lead", round=1,
+            issued_at=utcnow(), response_due_on=date.today() + timedelta(days=30),
+            evidence_due_on=date.today() + timedelta(days=90))
+        db.session.add(finding)
+        db.session.flush()
+        response = FindingResponse(cab_id=cab.id, finding_id=finding.id, round=1,
+                                   response_type="plan_only",
+                                   corrective_action=f"{marker} corrective action",
+                                   submitted_by_id=assessor.id)
+        proposal = SanctionProposal(cab_id=cab.id, accreditation_id=acc.id,
+                                    finding_id=finding.id, kind="suspension",
+                                    source="critical_finding", effective_on=date.today(),
+                                    reason=f"{marker} proposal")
+        db.session.add_all([response, proposal])
+        db.session.flush()
+        store_upload(FileStorage(io.BytesIO(f"{marker} finding evidence".encode()),
+                                 filename=f"{marker}-evidence.txt"),
+                     owner_type="finding_response", owner_id=response.id, cab_id=cab.id)
+        commit()
+    return {"finding_id": finding.id, "grade_id": grade.id, "proposal_id": proposal.id,
+            "response_id": response.id}
 
 
 def test_no_route_shows_another_tenants_objects(app, client, two_tenants, login_as):
