@@ -10,10 +10,9 @@ Per tenant it leaves:
   verified at the next visit), a major whose answer awaits review, a major whose plan is accepted
   and whose evidence is awaited, and an observation;
 - at the water-testing laboratory an assessment in progress with a technical expert's (Lena's)
-  draft
-  awaiting confirmation, a recorded finding not yet issued and a withdrawn one. The second tenant
-  (GAC) grades with ILAC G20 categories and has a Category 1 finding there, which proposes a
-  suspension of the affected line to the case manager (rule 16).
+  draft awaiting confirmation, a recorded finding not yet issued and a withdrawn one. The second
+  tenant (GAC) grades with ILAC G20 categories and has a Category 1 finding there, which proposes
+  a suspension of the affected line to the case manager (rule 16).
 """
 
 from __future__ import annotations
