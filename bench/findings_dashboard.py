@@ -177,7 +177,7 @@ def build(n_cabs: int, n_findings: int, seed: int = 11) -> dict:
         seen.add(cab_id)
         proposals.append({"tenant_id": tenant.id, "cab_id": cab_id, "accreditation_id": acc_id,
                           "finding_id": fid, "kind": "suspension", "source": "overdue_finding",
-                          "scope_item_ids": [], "effective_on": today,
+                          "scope_item_ids": [], "effective_on": today, "due_on": today,
                           "reason": "Still open after its evidence due date and the grace "
                                     "period."})
     if proposals:

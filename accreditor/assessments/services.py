@@ -517,6 +517,13 @@ def cancel_assessment(assessment: Assessment, reason: str | None) -> None:
         raise ValidationFailed(_("Give the reason for cancelling."), field="reason")
     if not assessment.can_move_to(S.cancelled):
         raise Conflict(_("An assessment that has started cannot be cancelled."))
+    from accreditor.findings import services as findings
+
+    handed = findings.handed_to(assessment)
+    if handed:
+        raise Conflict(_("Findings %(refs)s were handed to this assessment for follow-up: hand "
+                         "them to another assessment before cancelling this one.",
+                         refs=", ".join(f.reference for f in handed)), code="findings_handed_to")
     team_services.move(assessment, S.cancelled, reason=[None, reason])
 
 

@@ -110,7 +110,8 @@ class ReviewForm(FlaskForm):
     # as well and read first.
     outcome = StringField()
     note = TextAreaField(_l("Review note"),
-                         description=_l("Required to reject: the CAB reads it and answers again."))
+                         description=_l("The CAB reads this note, whether you accept or reject; "
+                                        "required to reject (the CAB then answers again)."))
 
 
 class HandOverForm(FlaskForm):

@@ -19,6 +19,7 @@ is set once.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -27,16 +28,26 @@ from sqlalchemy import select
 
 from accreditor.cabs.models import Cab
 from accreditor.core import audit
+from accreditor.core.db import commit
 from accreditor.core.jobs import job, periodic
 from accreditor.core.mail import send_mail
 from accreditor.core.tenancy import tenant_scope
 from accreditor.extensions import db
 from accreditor.findings import services
 from accreditor.findings.models import ANSWERABLE, Finding, FindingNotice, ProposalSource
+from accreditor.scopes.models import LIVE_STATUSES, Accreditation
 from accreditor.tenants.models import Tenant, TenantPolicy
 from accreditor.tenants.policy import parse_reminder_days
 
 REMINDER, OVERDUE = "reminder", "overdue"
+log = logging.getLogger(__name__)
+
+
+def _live():
+    """Findings of live accreditations only: nothing is chased on a withdrawn, refused, lapsed
+    or expired one."""
+    return Finding.accreditation_id.in_(select(Accreditation.id).where(
+        Accreditation.status.in_([s.value for s in LIVE_STATUSES])))
 
 
 @dataclass
@@ -45,18 +56,34 @@ class DeadlineRun:
     overdue: int = 0
     proposals: int = 0
     tenants: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
 
 
 @periodic
 @job
 def finding_deadlines(today_iso: str | None = None) -> dict:
-    """Reminders, overdue marks and escalations for every active tenant (idempotent)."""
+    """Reminders, overdue marks and escalations for every active tenant (idempotent). Each
+    tenant is committed on its own: one tenant's failure is logged and does not hold back the
+    others; the job then fails (and is retried) once all have had their turn."""
     today = date.fromisoformat(today_iso) if today_iso else date.today()
     run = DeadlineRun()
-    for tenant in db.session.execute(select(Tenant).where(Tenant.is_active)).scalars().all():
-        with tenant_scope(tenant):
-            run_for_tenant(today, run)
-        run.tenants.append(tenant.slug)
+    ids = db.session.execute(select(Tenant.id).where(Tenant.is_active).order_by(Tenant.id)
+                             ).scalars().all()
+    for tenant_id in ids:
+        tenant = db.session.execute(select(Tenant).where(Tenant.id == tenant_id)).scalar_one()
+        slug = tenant.slug
+        try:
+            with tenant_scope(tenant):
+                run_for_tenant(today, run)
+            commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("finding deadlines failed for tenant %s", slug)
+            run.failed.append(slug)
+            continue
+        run.tenants.append(slug)
+    if run.failed:
+        raise RuntimeError(f"finding deadlines failed for tenant(s) {', '.join(run.failed)}")
     return run.__dict__
 
 
@@ -89,7 +116,8 @@ def _reminders(today: date, days: list[int], run: DeadlineRun) -> None:
     due = services.due_column()
     horizon = today + timedelta(days=max(days))
     findings = list(db.session.execute(
-        select(Finding).where(Finding.status.in_(ANSWERABLE), due >= today, due <= horizon)
+        select(Finding).where(Finding.status.in_(ANSWERABLE), due >= today, due <= horizon,
+                              _live())
         .order_by(Finding.cab_id, Finding.id)).scalars())
     sent = _sent([f.id for f in findings], REMINDER)
     emails: dict[int, list[str]] = {}
@@ -117,7 +145,7 @@ def _reminders(today: date, days: list[int], run: DeadlineRun) -> None:
 
 def _overdue(today: date, run: DeadlineRun) -> None:
     findings = list(db.session.execute(
-        select(Finding).where(services.overdue_condition(today))
+        select(Finding).where(services.overdue_condition(today), _live())
         .order_by(Finding.cab_id, Finding.id)).scalars())
     sent = _sent([f.id for f in findings], OVERDUE)
     managers: dict[int, list[str]] = {}
@@ -148,7 +176,8 @@ def _overdue(today: date, run: DeadlineRun) -> None:
 def _escalate(today: date, grace_days: int, run: DeadlineRun) -> None:
     cutoff = today - timedelta(days=grace_days)
     findings = db.session.execute(
-        select(Finding).where(Finding.status.in_(ANSWERABLE), Finding.evidence_due_on < cutoff)
+        select(Finding).where(Finding.status.in_(ANSWERABLE), Finding.evidence_due_on < cutoff,
+                              _live())
         .order_by(Finding.id)).scalars().all()
     for finding in findings:
         if services._propose(finding, ProposalSource.overdue_finding, today) is not None:

@@ -178,8 +178,10 @@ def _filter_form() -> FindingFilterForm:
 def _conditions(form: FindingFilterForm, today: date) -> list:
     conds = []
     if not _sees_all():
-        conds.append(Finding.assessment_id.in_(select(TeamAssignment.assessment_id).where(
-            TeamAssignment.user_id == current_user.id)))
+        mine = select(TeamAssignment.assessment_id).where(
+            TeamAssignment.user_id == current_user.id)
+        # Their assessments' findings, and those handed to an assessment they are on.
+        conds.append(or_(Finding.assessment_id.in_(mine), Finding.followed_up_in_id.in_(mine)))
     if form.status.data == ANY_OPEN:
         conds.append(Finding.status.in_(OPEN_STATUSES))
     elif form.status.data:
@@ -464,8 +466,7 @@ def _grade_form(grade: FindingGrade, formdata=None) -> GradeForm:
 
 def _render_grading(failed: tuple[int, GradeForm] | None = None, top_error: str | None = None,
                     status: int = 200):
-    grades = services.active_grades()  # the preset is copied in on first use
-    commit()
+    grades = services.active_grades()  # every tenant has its grades (tenant creation, migration)
     forms = {g.id: _grade_form(g) for g in grades}
     if failed is not None and failed[0] in forms:
         forms[failed[0]] = failed[1]

@@ -286,7 +286,9 @@ class SanctionProposal(TenantScoped, CabScoped, TimestampMixin, Base):
 
     __tablename__ = "sanction_proposals"
     __table_args__ = (
-        UniqueConstraint("finding_id", "source"),
+        # One per finding and source; an escalation once per evidence due date (an extended date
+        # that passes again escalates again; a dismissed escalation stays dismissed).
+        UniqueConstraint("finding_id", "source", "due_on"),
         CheckConstraint("(status = 'proposed') = (resolved_at IS NULL)", name="resolved_at"),
     )
 
@@ -298,6 +300,9 @@ class SanctionProposal(TenantScoped, CabScoped, TimestampMixin, Base):
     source: Mapped[str] = mapped_column(String(30))
     scope_item_ids: Mapped[list] = mapped_column(JSON, default=list)  # empty: the whole scope
     effective_on: Mapped[date]
+    # The evidence due date an escalation is about (the critical-finding proposal: the
+    # assessment's start, its effective date)
+    due_on: Mapped[date]
     reason: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default=ProposalStatus.proposed, index=True)
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -56,7 +56,13 @@ from accreditor.findings.models import (
     SanctionProposal,
 )
 from accreditor.refdata.models import Programme, StandardEdition
-from accreditor.scopes.models import Accreditation, AccreditationStatus, ScopeItem
+from accreditor.scopes.models import (
+    LIVE_STATUSES,
+    Accreditation,
+    AccreditationStatus,
+    ItemStatus,
+    ScopeItem,
+)
 from accreditor.tenants.models import TenantPolicy
 
 F = FindingStatus
@@ -160,8 +166,9 @@ def update_grade(grade: FindingGrade, **values) -> dict:
     if (evidence or policy.evidence_due_days) < (response or policy.response_due_days):
         raise ValidationFailed(_("Evidence cannot be due before the response."),
                                field="evidence_due_days")
-    if grade.severity == Severity.critical and values.get("closure_requires_evidence") is False:
-        raise ValidationFailed(_("A critical finding always needs accepted evidence to close."),
+    if grade.severity in FULL_RESPONSE and values.get("closure_requires_evidence") is False:
+        raise ValidationFailed(_("A critical or major finding always needs accepted evidence to "
+                                 "close, not just a plan (rule 15)."),
                                field="closure_requires_evidence")
     for key, value in values.items():
         setattr(grade, key, value)
@@ -193,7 +200,7 @@ def _copy_grade(finding: Finding, grade: FindingGrade) -> None:
     finding.evidence_due_days = max(grade.evidence_due_days or policy.evidence_due_days,
                                     finding.response_due_days)
     finding.closure_requires_evidence = (grade.closure_requires_evidence
-                                         or grade.severity == Severity.critical)
+                                         or grade.severity in FULL_RESPONSE)
     finding.verify_at_next_visit = grade.verify_at_next_visit
 
 
@@ -240,6 +247,14 @@ def can_review(assessment_id: int, role: TeamRole | None = None) -> bool:
         return True
     role = role if role is not None else _role_of_actor(assessment_id)
     return role in CONFIRMERS
+
+
+def can_review_finding(finding: Finding, role: TeamRole | None = None) -> bool:
+    """The CAB's answers: as :func:`can_review`, for the finding's assessment or the follow-up
+    assessment it was handed to."""
+    if can_review(finding.assessment_id, role):
+        return True
+    return finding.followed_up_in_id is not None and can_review(finding.followed_up_in_id)
 
 
 def _is_cab_user_of(cab_id: int) -> bool:
@@ -296,6 +311,9 @@ def _clean(assessment: Assessment, *, grade_id, standard, clause, other_document
         raise ValidationFailed(_("Record the objective evidence seen."),
                                field="objective_evidence")
     ids = {int(i) for i in item_ids or () if str(i).strip()}
+    if not ids and grade.severity == Severity.critical:
+        raise ValidationFailed(_("A critical finding names the scope lines it affects: their "
+                                 "suspension is proposed at once (rule 16)."), field="item_ids")
     if ids:
         found = set(db.session.execute(select(ScopeItem.id).where(
             ScopeItem.id.in_(ids),
@@ -329,15 +347,18 @@ def raise_finding(assessment: Assessment, *, raised_by_id: int | None = None, **
     user = acting_user()
     raiser = user.id if user is not None else raised_by_id
     role = team_role(assessment.id, raiser) if raiser is not None else None
-    if user is not None and not can_raise(assessment, role):
-        raise PermissionDenied(_("Only the lead, assessors and technical experts on the team "
-                                 "may raise findings."))
     if assessment.status != AssessmentStatus.in_progress:
         raise Conflict(_("Findings are raised while the assessment is in progress."),
                        code="assessment_not_in_progress")
+    if user is not None and not can_raise(assessment, role):
+        raise PermissionDenied(_("Only the lead, assessors and technical experts on the team "
+                                 "may raise findings."))
     if raiser is None or role is None or role not in RAISERS:
         raise ValidationFailed(_("A finding is raised by a member of the team."))
     clean = _clean(assessment, **data)
+    # Two team members raising at once must not take the same number.
+    db.session.execute(select(Assessment.id).where(Assessment.id == assessment.id)
+                       .with_for_update())
     seq = (db.session.execute(select(func.max(Finding.seq)).where(
         Finding.assessment_id == assessment.id)).scalar_one() or 0) + 1
     finding = Finding(
@@ -407,7 +428,7 @@ def update_finding(finding: Finding, **data) -> dict:
                 _dismiss_proposals(finding, _("The finding is no longer graded critical."))
             elif finding.severity == Severity.critical:
                 _propose(finding, ProposalSource.critical_finding, assessment.planned_start_on,
-                         refresh=True)
+                         refresh=True, reopen=not was_critical)
     return changes
 
 
@@ -516,6 +537,8 @@ def submit_response(finding: Finding, *, response_type, correction=None, cause_a
     user = acting_user()
     if user is not None and not _is_cab_user_of(finding.cab_id):
         raise PermissionDenied(_("Only the CAB's own users answer its findings."))
+    # Two of the CAB's users answering at once: the second sees the first's round.
+    db.session.refresh(finding, with_for_update=True)
     if finding.status not in ANSWERABLE:
         raise Conflict(_("This finding is not awaiting an answer from you."),
                        code="finding_not_answerable")
@@ -556,6 +579,7 @@ def submit_response(finding: Finding, *, response_type, correction=None, cause_a
         documents.store_upload(upload, owner_type=RESPONSE_OWNER, owner_id=response.id,
                                cab_id=finding.cab_id)
     finding.status = F.responded.value
+    finding.overdue_since = None  # the CAB has answered; a later lapse is marked afresh
     changes = audit.diff(finding)
     db.session.flush()
     audit.record("finding.response_submitted", response, changes={
@@ -590,7 +614,7 @@ def review_response(finding: Finding, *, accept: bool, note: str | None = None,
     """The team accepts or rejects the latest answer. A rejection (with its reason) opens a new
     round; an acceptance closes the finding, or — a plan for a grade that needs evidence — waits
     for the implementation evidence."""
-    if not can_review(finding.assessment_id):
+    if not can_review_finding(finding):
         raise PermissionDenied(_("Only the lead and assessors of this assessment, or a manager, "
                                  "review the CAB's answers."))
     if finding.status != F.responded:
@@ -606,7 +630,12 @@ def review_response(finding: Finding, *, accept: bool, note: str | None = None,
     response.reviewed_by_id = user.id if user is not None else None
     response.reviewed_at = utcnow()
     if not accept:
-        finding.status = F.open.value
+        # Evidence rejected after an accepted plan: the plan still stands.
+        plan_stands = db.session.execute(select(FindingResponse.id).where(
+            FindingResponse.finding_id == finding.id, FindingResponse.id != response.id,
+            FindingResponse.response_type == ResponseType.plan_only.value,
+            FindingResponse.outcome == ResponseOutcome.accepted.value).limit(1)).first()
+        finding.status = (F.plan_accepted if plan_stands else F.open).value
     elif response.response_type == ResponseType.plan_only and finding.closure_requires_evidence:
         finding.status = F.plan_accepted.value
     else:
@@ -629,6 +658,7 @@ def _close(finding: Finding, basis: ClosureBasis, *, today: date | None = None) 
     finding.closed_at = utcnow()
     finding.closed_by_id = user.id if user is not None else None
     finding.closure_basis = basis.value
+    finding.overdue_since = None
     if finding.issued_at is not None:
         finding.days_to_close = max(0, (today - finding.issued_at.date()).days)
     if basis != ClosureBasis.plan_accepted:
@@ -683,6 +713,8 @@ def extend_due_dates(finding: Finding, *, response_due_on: date | None,
         db.session.flush()
         audit.record("finding.due_dates_extended", finding,
                      changes={**changes, "reason": [None, reason]})
+        _dismiss_proposals(finding, _("New due dates were agreed: %(r)s", r=reason),
+                           only=ProposalSource.overdue_finding)
     return changes
 
 
@@ -732,10 +764,12 @@ def hand_over(finding: Finding, follow_up_id, reason: str | None) -> None:
 
 def to_verify_at(assessment: Assessment) -> list[Finding]:
     """Findings closed on an accepted plan that this later visit should verify on site."""
-    return list(db.session.execute(select(Finding).where(
+    return list(db.session.execute(select(Finding).join(
+        Assessment, Assessment.id == Finding.assessment_id).where(
         Finding.accreditation_id == assessment.accreditation_id,
         Finding.assessment_id != assessment.id, Finding.status == F.closed,
-        Finding.verify_at_next_visit, Finding.verified_at.is_(None))
+        Finding.verify_at_next_visit, Finding.verified_at.is_(None),
+        Assessment.planned_start_on < assessment.planned_start_on)
         .order_by(Finding.assessment_id, Finding.seq)).scalars())
 
 
@@ -753,21 +787,38 @@ def verify_on_site(finding: Finding, assessment: Assessment) -> None:
     audit.record("finding.verified_on_site", finding, changes=changes)
 
 
-def open_blocking_findings(target: Accreditation | Assessment) -> list[Finding]:
+def open_blocking_findings(target: Accreditation | Assessment, *, for_grant: bool = False
+                           ) -> list[Finding]:
     """Nonconformities not closed (an accepted plan awaiting evidence still blocks) of an
-    accreditation's assessments, or of one assessment: a grant or extension decision is refused
-    while any exists (rule 13)."""
-    column = (Finding.accreditation_id if isinstance(target, Accreditation)
-              else Finding.assessment_id)
+    accreditation's assessments, or of one assessment (its own and those handed to it): a grant
+    or extension decision is refused while any exists (rule 13). ``for_grant`` also counts
+    findings closed on an accepted plan alone — for an initial grant or an extension every
+    nonconformity is corrected with evidence (DOMAIN.md §2.8: SAMM, UKAS)."""
+    if isinstance(target, Accreditation):
+        where = Finding.accreditation_id == target.id
+    else:
+        where = or_(Finding.assessment_id == target.id, Finding.followed_up_in_id == target.id)
+    blocking = Finding.status.in_(OPEN_STATUSES + UNISSUED)
+    if for_grant:
+        blocking = or_(blocking, and_(Finding.status == F.closed.value,
+                                      Finding.closure_basis == ClosureBasis.plan_accepted.value))
     return list(db.session.execute(select(Finding).where(
-        column == target.id, Finding.severity != Severity.observation.value,
-        Finding.status.in_(OPEN_STATUSES + UNISSUED))
+        where, Finding.severity != Severity.observation.value, blocking)
         .order_by(Finding.assessment_id, Finding.seq)).scalars())
 
 
 def unhanded_open(assessment: Assessment) -> list[Finding]:
-    """Open nonconformities of the assessment not handed to a follow-up assessment."""
-    return [f for f in open_blocking_findings(assessment) if f.followed_up_in_id is None]
+    """Open nonconformities this assessment must see closed: its own not handed to a follow-up
+    assessment, and those handed to it."""
+    return [f for f in open_blocking_findings(assessment)
+            if f.followed_up_in_id in (None, assessment.id)]
+
+
+def handed_to(assessment: Assessment) -> list[Finding]:
+    """Open findings of earlier assessments that this one follows up."""
+    return list(db.session.execute(select(Finding).where(
+        Finding.followed_up_in_id == assessment.id, Finding.status.in_(OPEN_STATUSES))
+        .order_by(Finding.assessment_id, Finding.seq)).scalars())
 
 
 def check_closable(assessment: Assessment) -> None:
@@ -784,13 +835,25 @@ def check_closable(assessment: Assessment) -> None:
 
 
 def _propose(finding: Finding, source: ProposalSource, effective_on: date, *,
-             refresh: bool = False) -> SanctionProposal | None:
+             refresh: bool = False, reopen: bool = False) -> SanctionProposal | None:
+    """Propose a sanction for ``finding`` once: a critical finding's suspension (``refresh``
+    keeps its lines in step with the finding's; ``reopen`` brings back one dismissed when the
+    finding was downgraded and is critical again), or an escalation once per evidence due date.
+    Nothing for an accreditation that is no longer live."""
+    due_on = finding.evidence_due_on if source == ProposalSource.overdue_finding else effective_on
     existing = db.session.execute(select(SanctionProposal).where(
-        SanctionProposal.finding_id == finding.id, SanctionProposal.source == source.value)
-    ).scalar_one_or_none()
+        SanctionProposal.finding_id == finding.id, SanctionProposal.source == source.value,
+        SanctionProposal.due_on == due_on)).scalar_one_or_none()
     items = sorted(finding_item_ids([finding.id]).get(finding.id, ()))
     if existing is not None:
-        if refresh and existing.status == ProposalStatus.proposed and \
+        if reopen and existing.status == ProposalStatus.dismissed:
+            existing.status = ProposalStatus.proposed.value
+            existing.resolved_at = existing.resolved_by_id = existing.resolution = None
+            existing.scope_item_ids = items
+            changes = audit.diff(existing)
+            db.session.flush()
+            audit.record("sanction_proposal.reopened", existing, changes=changes)
+        elif refresh and existing.status == ProposalStatus.proposed and \
                 existing.scope_item_ids != items:
             existing.scope_item_ids = items
             changes = audit.diff(existing)
@@ -799,7 +862,12 @@ def _propose(finding: Finding, source: ProposalSource, effective_on: date, *,
         return None
     status = db.session.execute(select(Accreditation.status).where(
         Accreditation.id == finding.accreditation_id)).scalar_one()
-    kind = (ProposalKind.refusal if status == AccreditationStatus.applicant
+    if status not in {s.value for s in LIVE_STATUSES}:
+        return None
+    applied_only = bool(items) and not db.session.execute(select(ScopeItem.id).where(
+        ScopeItem.id.in_(items), ScopeItem.status != ItemStatus.applied.value).limit(1)).first()
+    # An applicant, or lines only asked for (an extension): refuse them; otherwise suspend.
+    kind = (ProposalKind.refusal if status == AccreditationStatus.applicant or applied_only
             else ProposalKind.suspension)
     if source == ProposalSource.critical_finding:
         reason = _("Critical finding %(ref)s (%(grade)s): immediate suspension of the affected "
@@ -809,10 +877,12 @@ def _propose(finding: Finding, source: ProposalSource, effective_on: date, *,
         reason = _("Finding %(ref)s (%(grade)s) is still open after its evidence due date "
                    "(%(due)s) and the grace period.", ref=finding.reference,
                    grade=finding.grade_label, due=finding.evidence_due_on.isoformat())
+    if not items:
+        reason += " " + _("The finding names no scope line: the whole scope is concerned.")
     proposal = SanctionProposal(
         cab_id=finding.cab_id, accreditation_id=finding.accreditation_id, finding_id=finding.id,
         kind=kind.value, source=source.value, scope_item_ids=items, effective_on=effective_on,
-        reason=reason)
+        due_on=due_on, reason=reason)
     db.session.add(proposal)
     db.session.flush()
     audit.record("sanction_proposal.created", proposal, changes=audit.snapshot(

@@ -71,7 +71,7 @@ def labels():
 def _grade_choices(grades) -> list:
     """The grade select: keyed by the grade's key (ids of a preset copied on a page that was
     only read are not kept), labelled with the tenant's words."""
-    return choices((g.key, g.label) for g in grades)
+    return choices([("", _("— choose —"))] + [(g.key, g.label) for g in grades])
 
 
 def _grade_id(key: str | None):
@@ -152,6 +152,7 @@ def tab_context(a: Assessment, forms: dict, ctx: dict) -> dict:
         out["raise"] = _prepare(form, a, services.active_grades())
         if forms.get("raise_form") is None:
             form.standard.data = form.standard.choices[0].value
+    out["handed_to"] = services.handed_to(a)
     verify = services.to_verify_at(a) if in_progress else []
     out["to_verify"] = verify
     out["may_verify"] = bool(verify) and services.can_review(a.id, role)
@@ -254,11 +255,12 @@ def _render(finding_id: int, *, status: int = 200, refusal: str | None = None, *
     may = {
         "edit": f.status in UNISSUED and services.can_edit(f, role),
         "confirm": f.status == F.draft and services.can_confirm(f.assessment_id, role),
-        "review": f.status == F.responded and services.can_review(f.assessment_id, role),
+        "review": f.status == F.responded and services.can_review_finding(f, role),
         "hand_over": is_open and services.can_hand_over(f.assessment_id, role),
         "extend": is_open and services.can_extend(),
     }
-    hand_over_form = forms.get("hand_over_form") or HandOverForm(formdata=None)
+    hand_over_form = forms.get("hand_over_form") or HandOverForm(formdata=None,
+                                                                prefix="handover")
     if may["hand_over"] or forms.get("hand_over_form") is not None:
         hand_over_form.follow_up_id.choices = choices(
             [("", _("— choose —"))]
@@ -275,7 +277,7 @@ def _render(finding_id: int, *, status: int = 200, refusal: str | None = None, *
         "review_form": forms.get("review_form") or ReviewForm(formdata=None),
         "hand_over_form": hand_over_form,
         "due_form": forms.get("due_form") or DueDatesForm(
-            formdata=None, response_due_on=f.response_due_on,
+            formdata=None, prefix="due", response_due_on=f.response_due_on,
             evidence_due_on=f.evidence_due_on),
     }
     return render_template("findings/show.html", **ctx), status
@@ -315,8 +317,10 @@ def edit(finding_id: int):
         form = FindingForm()
     else:
         own = services.own_standard(f.accreditation_id)
+        # The finding's own grade if it is still in use; after a change of scheme the editor
+        # chooses again (a same-named key of the new scheme is another grade).
         grade_key = db.session.execute(select(FindingGrade.key).where(
-            FindingGrade.id == f.grade_id)).scalar_one_or_none()
+            FindingGrade.id == f.grade_id, FindingGrade.is_active)).scalar_one_or_none()
         form = FindingForm(
             formdata=None, grade_id=grade_key, clause=f.clause, statement=f.statement,
             objective_evidence=f.objective_evidence, item_ids=[str(i) for i in item_ids],
@@ -388,7 +392,7 @@ def review(finding_id: int):
 @require_role(*READERS)
 def hand_over(finding_id: int):
     f = _load(finding_id)
-    form = HandOverForm()
+    form = HandOverForm(prefix="handover")
     if not form.validate_on_submit():
         return _render(finding_id, status=400, hand_over_form=form)
     return _act(finding_id,
@@ -401,7 +405,7 @@ def hand_over(finding_id: int):
 @require_role(*READERS)
 def extend(finding_id: int):
     f = _load(finding_id)
-    form = DueDatesForm()
+    form = DueDatesForm(prefix="due")
     if not form.validate_on_submit():
         return _render(finding_id, status=400, due_form=form)
     return _act(finding_id,

@@ -185,6 +185,7 @@ def upgrade():
     sa.Column('source', sa.String(length=30), nullable=False),
     sa.Column('scope_item_ids', sa.JSON(), nullable=False),
     sa.Column('effective_on', sa.Date(), nullable=False),
+    sa.Column('due_on', sa.Date(), nullable=False),
     sa.Column('reason', sa.Text(), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('resolved_by_id', sa.Integer(), nullable=True),
@@ -199,7 +200,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['resolved_by_id'], ['users.id'], name=op.f('fk_sanction_proposals_resolved_by_id_users')),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_sanction_proposals_tenant_id_tenants'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sanction_proposals')),
-    sa.UniqueConstraint('finding_id', 'source', name=op.f('uq_sanction_proposals_finding_id_source'))
+    sa.UniqueConstraint('finding_id', 'source', 'due_on', name=op.f('uq_sanction_proposals_finding_id_source_due_on'))
     )
     with op.batch_alter_table('sanction_proposals', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_sanction_proposals_accreditation_id'), ['accreditation_id'], unique=False)
@@ -213,6 +214,34 @@ def upgrade():
         batch_op.add_column(sa.Column('finding_escalation_grace_days', sa.Integer(), server_default='30', nullable=False))
 
     # ### end Alembic commands ###
+
+    # Data: each existing tenant gets the grades of its policy's preset (new tenants get theirs
+    # at creation), so no page has to write them on first use. The presets are read from the
+    # app's pure-data module: a fresh database has no tenant, so only existing rows depend on it.
+    from accreditor.findings.grading import PRESETS
+
+    grades = sa.table(
+        'finding_grades', sa.column('tenant_id', sa.Integer), sa.column('scheme', sa.String),
+        sa.column('key', sa.String), sa.column('label', sa.String),
+        sa.column('description', sa.Text), sa.column('severity', sa.String),
+        sa.column('response_due_days', sa.Integer), sa.column('evidence_due_days', sa.Integer),
+        sa.column('closure_requires_evidence', sa.Boolean),
+        sa.column('verify_at_next_visit', sa.Boolean), sa.column('position', sa.Integer),
+        sa.column('is_active', sa.Boolean))
+    rows = []
+    for tenant_id, scheme in op.get_bind().execute(
+            sa.text("SELECT tenant_id, grading_scheme FROM tenant_policies")).all():
+        scheme = scheme if scheme in PRESETS else 'anab'
+        rows += [{'tenant_id': tenant_id, 'scheme': scheme, 'key': g.key, 'label': g.label,
+                  'description': g.description, 'severity': g.severity.value,
+                  'response_due_days': g.response_due_days,
+                  'evidence_due_days': g.evidence_due_days,
+                  'closure_requires_evidence': g.closure_requires_evidence,
+                  'verify_at_next_visit': g.verify_at_next_visit, 'position': n,
+                  'is_active': True}
+                 for n, g in enumerate(PRESETS[scheme][1])]
+    if rows:
+        op.bulk_insert(grades, rows)
 
 
 def downgrade():

@@ -291,6 +291,7 @@ def _finding_objects(tenant, cab, acc, assessment, assessor, marker: str) -> dic
         proposal = SanctionProposal(cab_id=cab.id, accreditation_id=acc.id,
                                     finding_id=finding.id, kind="suspension",
                                     source="critical_finding", effective_on=date.today(),
+                                    due_on=date.today(),
                                     reason=f"{marker} proposal")
         db.session.add_all([response, proposal])
         db.session.flush()

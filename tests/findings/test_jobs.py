@@ -161,3 +161,58 @@ def test_the_daily_job_runs_through_rq_and_its_mail_is_delivered_once(rq_app, wo
     assert [m.subject for m in sent] == [
         f"Reminder: finding {f.reference} — response due {T0 + timedelta(days=30)}"]
     assert sent[0].sent_at is not None
+
+
+def test_an_extension_withdraws_the_escalation_and_a_new_lapse_escalates_again(world, issued):
+    from accreditor.findings import services
+
+    run(T0 + timedelta(days=90 + 31))
+    with tenant_scope(world.tenant):
+        services.extend_due_dates(load_finding(world.tenant, issued.id), response_due_on=None,
+                                  evidence_due_on=T0 + timedelta(days=150),
+                                  reason="Supplier delay agreed with the CAB.")
+        commit()
+        assert db.session.execute(select(SanctionProposal.status)).scalar_one() == "dismissed"
+    assert load_finding(world.tenant, issued.id).overdue_since is None
+    run(T0 + timedelta(days=150 + 31))
+    with tenant_scope(world.tenant):
+        statuses = db.session.execute(select(SanctionProposal.status)
+                                      .order_by(SanctionProposal.id)).scalars().all()
+    assert statuses == ["dismissed", "proposed"]
+
+
+def test_nothing_is_chased_on_a_withdrawn_accreditation(world, issued, outbox):
+    from accreditor.scopes.models import Accreditation
+
+    with tenant_scope(world.tenant):
+        db.session.execute(select(Accreditation).where(Accreditation.id == world.acc.id)
+                           ).scalar_one().status = "withdrawn"
+        commit()
+    result = run(T0 + timedelta(days=200))
+    assert (result["reminders"], result["overdue"], result["proposals"]) == (0, 0, 0)
+    assert load_finding(world.tenant, issued.id).overdue_since is None
+
+
+def test_one_tenant_failing_does_not_hold_back_the_others(tenant_a, tenant_b, outbox,
+                                                          monkeypatch):
+    from accreditor.findings import jobs
+
+    a = build_world(tenant_a)
+    b = build_world(tenant_b, prefix="b-")
+    for w in (a, b):
+        w.raise_finding("major")
+        w.issue(today=T0)
+    real = jobs.run_for_tenant
+
+    def failing_for_alpha(today, run_):
+        from flask import g
+
+        if g.tenant.slug == "alpha":
+            raise RuntimeError("template broken")
+        real(today, run_)
+
+    monkeypatch.setattr(jobs, "run_for_tenant", failing_for_alpha)
+    with pytest.raises(RuntimeError, match="alpha"):
+        run(T0 + timedelta(days=23))
+    assert reminders(outbox, a) == []
+    assert len(reminders(outbox, b)) == 1

@@ -287,7 +287,7 @@ def propose(world, finding: Finding) -> SanctionProposal:
         p = SanctionProposal(
             cab_id=world.cab.id, accreditation_id=world.acc.id, finding_id=finding.id,
             kind="suspension", source="overdue_finding", scope_item_ids=[],
-            effective_on=TODAY, reason="Finding still open after the grace period.")
+            effective_on=TODAY, due_on=TODAY, reason="Finding still open after the grace period.")
         db.session.add(p)
         commit()
         return p
@@ -443,9 +443,18 @@ def test_a_critical_grade_cannot_drop_the_evidence_rule(world, client, login_as,
     resp = client.post(GRADING, data=grade_data(cat1, closure_requires_evidence="plan"))
     assert resp.status_code == 400
     html = resp.get_data(as_text=True)
-    assert re.search(rf'id="g{cat1.id}-closure_requires_evidence-errors"[^>]*>A critical finding always needs '
-                     r"accepted evidence to close\.", html)
+    assert re.search(rf'id="g{cat1.id}-closure_requires_evidence-errors"[^>]*>A critical or '
+                     r"major finding always needs accepted evidence to close", html)
     assert grade_of(tenant_a, "cat1").closure_requires_evidence is True
+
+
+def test_a_major_grade_cannot_close_on_a_plan_alone(world, client, login_as, admin_a):
+    major = grade_of(world.tenant, "major") if world.grade("major") else None
+    login_as(admin_a)
+    resp = client.post(GRADING, data=grade_data(major, closure_requires_evidence="plan"))
+    assert resp.status_code == 400
+    assert "(rule 15)" in resp.get_data(as_text=True)
+    assert grade_of(world.tenant, "major").closure_requires_evidence is True
 
 
 def test_managers_read_the_grades_others_are_refused(world, client, login_as, tenant_b,

@@ -233,3 +233,79 @@ def test_every_issued_nonconformity_has_its_due_dates_in_the_database(world, ten
             db.session.flush()
         db.session.rollback()
     assert STANDARD
+
+
+# -- after review: the edges of the state machine ------------------------------------------------
+
+
+def test_a_critical_finding_must_name_its_lines(world, tenant_a):
+    with tenant_scope(tenant_a):
+        tenant_services.update_policy(TenantPolicy.current(), grading_scheme="ilac_g20")
+        commit()
+    with pytest.raises(ValidationFailed) as exc:
+        world.raise_finding("cat1", item_ids=[])
+    assert exc.value.field == "item_ids"
+
+
+def test_downgrading_then_upgrading_a_critical_finding_brings_its_proposal_back(world, tenant_a):
+    with tenant_scope(tenant_a):
+        tenant_services.update_policy(TenantPolicy.current(), grading_scheme="ilac_g20")
+        commit()
+    f = world.raise_finding("cat1")
+    edit = {"standard": STANDARD, "clause": "6.4", "statement": f.statement,
+            "objective_evidence": f.objective_evidence, "item_ids": world.item_ids[:1],
+            "location_codes": ["A"]}
+    for key, status in (("cat2", "dismissed"), ("cat1", "proposed")):
+        with tenant_scope(tenant_a):
+            services.update_finding(load_finding(tenant_a, f.id), grade_id=world.grade(key),
+                                    **edit)
+            commit()
+            assert db.session.execute(select(SanctionProposal.status)).scalar_one() == status
+
+
+def test_a_rejected_evidence_round_after_an_accepted_plan_keeps_the_plan(world, tenant_a):
+    f = world.raise_finding("major")
+    world.issue()
+    respond(world, f, response_type="plan_only", files=[])
+    assert review(world, f, True).status == "plan_accepted"
+    respond(world, f)
+    f = review(world, f, False, "The training record is unsigned.")
+    assert f.status == "plan_accepted"
+    with pytest.raises(ValidationFailed) as exc:  # a plan again is refused: evidence is due
+        respond(world, f, response_type="plan_only", files=[])
+    assert exc.value.field == "response_type"
+
+
+def test_a_grant_counts_minors_closed_on_a_plan_alone(world, tenant_a):
+    minor = world.raise_finding("minor")
+    world.issue()
+    respond(world, minor, response_type="plan_only", files=[])
+    assert review(world, minor, True).status == "closed"
+    with tenant_scope(tenant_a):
+        acc = load_accreditation(world.acc.id)
+        assert services.open_blocking_findings(acc) == []
+        assert [f.id for f in services.open_blocking_findings(acc, for_grant=True)] == [minor.id]
+
+
+def _follow_up(world, tenant_a, finding):
+    with tenant_scope(tenant_a):
+        follow = assessment_services.create_assessment(
+            load_accreditation(world.acc.id), "follow_up", "onsite",
+            date.today() + timedelta(days=30), date.today() + timedelta(days=30), ["A"])
+        services.hand_over(load_finding(tenant_a, finding.id), follow.id, "Verify on site.")
+        commit()
+        return follow
+
+
+def test_a_handed_over_finding_holds_the_follow_up_and_cannot_be_orphaned(world, tenant_a):
+    f = world.raise_finding("major")
+    world.issue()
+    follow = _follow_up(world, tenant_a, f)
+    with tenant_scope(tenant_a):
+        follow = load_assessment(follow.id)
+        assert [x.id for x in services.unhanded_open(follow)] == [f.id]
+        assert [x.id for x in services.handed_to(follow)] == [f.id]
+        with pytest.raises(Conflict) as exc:
+            assessment_services.cancel_assessment(follow, "No longer needed.")
+        assert exc.value.code == "findings_handed_to"
+        assert load_assessment(follow.id).status == "draft"

@@ -6,6 +6,7 @@ withdraw, hand-over, due dates, proposed sanctions), each refusal with its reaso
 from __future__ import annotations
 
 import io
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -202,7 +203,8 @@ def test_no_finding_is_raised_once_the_report_is_issued(client, login_as, world)
     login_as(world.lead)
     assert 'data-testid="raise-form"' not in text(client.get(tab(world)))
     resp = client.post(raise_url(world), data=form_data(world))
-    assert resp.status_code == 403
+    assert resp.status_code == 409
+    assert "Findings are raised while the assessment is in progress." in text(resp)
     assert count(Finding, world.tenant) == 0
 
 
@@ -403,15 +405,17 @@ def test_the_lead_hands_an_open_finding_to_a_follow_up_so_the_assessment_closes(
     login_as(world.assessor)
     assert "Hand over to a follow-up assessment" not in text(client.get(furl(world, f.id)))
     resp = client.post(furl(world, f.id, "hand-over"),
-                       data={"follow_up_id": later.id, "reason": "Checked at the follow-up."})
+                       data={"handover-follow_up_id": later.id,
+                             "handover-reason": "Checked at the follow-up."})
     assert resp.status_code == 403
     login_as(world.lead)
-    resp = client.post(furl(world, f.id, "hand-over"), data={"follow_up_id": later.id,
-                                                              "reason": ""})
+    resp = client.post(furl(world, f.id, "hand-over"), data={"handover-follow_up_id": later.id,
+                                                              "handover-reason": ""})
     assert resp.status_code == 400
-    assert field_error(resp, "reason") == "Give the reason for following it up later."
+    assert field_error(resp, "handover-reason") == "Give the reason for following it up later."
     resp = client.post(furl(world, f.id, "hand-over"),
-                       data={"follow_up_id": later.id, "reason": "Checked at the follow-up."})
+                       data={"handover-follow_up_id": later.id,
+                             "handover-reason": "Checked at the follow-up."})
     assert resp.status_code == 302
     assert fresh(world, f.id).followed_up_in_id == later.id
     body = text(client.get(furl(world, f.id)))
@@ -429,14 +433,16 @@ def test_only_a_manager_extends_due_dates_and_never_earlier(client, login_as, wo
     later = f.evidence_due_on + timedelta(days=30)
     login_as(world.lead)
     assert "Extend the due dates" not in text(client.get(furl(world, f.id)))
-    data = {"response_due_on": f.response_due_on.isoformat(),
-            "evidence_due_on": later.isoformat(), "reason": "Agreed with the CAB."}
+    data = {"due-response_due_on": f.response_due_on.isoformat(),
+            "due-evidence_due_on": later.isoformat(), "due-reason": "Agreed with the CAB."}
     assert client.post(furl(world, f.id, "due-dates"), data=data).status_code == 403
     login_as(world.manager)
-    early = dict(data, evidence_due_on=(f.evidence_due_on - timedelta(days=1)).isoformat())
+    early = dict(data, **{"due-evidence_due_on":
+                          (f.evidence_due_on - timedelta(days=1)).isoformat()})
     resp = client.post(furl(world, f.id, "due-dates"), data=early)
     assert resp.status_code == 400
-    assert field_error(resp, "evidence_due_on") == "A due date can be extended, not brought forward."
+    assert field_error(resp, "due-evidence_due_on") == \
+        "A due date can be extended, not brought forward."
     assert client.post(furl(world, f.id, "due-dates"), data=data).status_code == 302
     assert fresh(world, f.id).evidence_due_on == later
     assert later.isoformat() in text(client.get(furl(world, f.id)))
@@ -584,7 +590,7 @@ def test_the_findings_tab_issues_the_same_statements_for_2_or_20_findings(
     assert count(Finding, world.tenant) == 20
     big = measure()
     print(f"findings tab statements: 2 findings {small}, 20 findings {big}")
-    assert small == big <= 14  # measured: 14
+    assert small == big <= 15  # measured: 15 (with the findings handed to it)
 
 
 def test_the_printed_report_lists_the_issued_findings_with_their_due_dates(
@@ -603,3 +609,32 @@ def test_the_printed_report_lists_the_issued_findings_with_their_due_dates(
     assert "Decision rule could be clearer." in page
     pdf = client.get(f"/alpha/print/assessments/{world.assessment.id}/report.pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+
+
+def test_the_grade_is_chosen_never_defaulted_to_the_most_severe(client, login_as, world,
+                                                                tenant_a):
+    with tenant_scope(tenant_a):
+        tenant_services.update_policy(TenantPolicy.current(), grading_scheme="ilac_g20")
+        commit()
+    login_as(world.lead)
+    page = text(client.get(tab(world)))
+    select_html = re.search(r'<select[^>]*name="grade_id".*?</select>', page, re.S).group(0)
+    first = re.search(r"<option[^>]*>([^<]*)</option>", select_html).group(1)
+    assert first == "— choose —"
+    resp = client.post(raise_url(world), data=form_data(world, grade_id=""))
+    assert resp.status_code == 400
+    assert field_error(resp, "grade_id") == "Choose a grade."
+    assert count(SanctionProposal, tenant_a) == 0
+
+
+def test_after_a_change_of_scheme_editing_asks_for_the_grade_again(client, login_as, world,
+                                                                   tenant_a):
+    f = world.raise_finding("minor")
+    with tenant_scope(tenant_a):
+        tenant_services.update_policy(TenantPolicy.current(), grading_scheme="ilac_g20")
+        commit()
+    login_as(world.lead)
+    page = text(client.get(furl(world, f.id, "edit")))
+    select_html = re.search(r'<select[^>]*name="grade_id".*?</select>', page, re.S).group(0)
+    assert "selected" not in select_html
+    assert fresh(world, f.id).severity == "minor"
