@@ -142,15 +142,17 @@ def _sees_all() -> bool:
 
 
 def _awaiting_my_review():
-    """Answered findings the signed-in user reviews: as lead or assessor of the assessment, or
-    (a manager) as the CAB's case manager."""
+    """What awaits the signed-in user: answered findings they review — as lead or assessor of
+    the assessment or of the follow-up it was handed to, or (a manager) as the CAB's case
+    manager — and technical experts' drafts they confirm (rule 6)."""
     reviewer_of = select(TeamAssignment.assessment_id).where(
         TeamAssignment.user_id == current_user.id,
         TeamAssignment.role.in_([r.value for r in services.CONFIRMERS]))
-    mine = Finding.assessment_id.in_(reviewer_of)
+    mine = or_(Finding.assessment_id.in_(reviewer_of), Finding.followed_up_in_id.in_(reviewer_of))
     if has_role(*services.MANAGERS):
         mine = or_(mine, Finding.cab_id.in_(select(Cab.id).where(Cab.manager_id == current_user.id)))
-    return and_(Finding.status == F.responded.value, mine)
+    return or_(and_(Finding.status == F.responded.value, mine),
+               and_(Finding.status == F.draft.value, Finding.assessment_id.in_(reviewer_of)))
 
 
 def _filter_form() -> FindingFilterForm:

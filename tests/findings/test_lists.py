@@ -127,7 +127,7 @@ def test_an_assessor_sees_only_their_assessments_findings_answers_to_review_firs
     login_as(world.assessor)
     assert listed(client) == [ref(answered), ref(later)]
     page = client.get(LIST).get_data(as_text=True)
-    assert "answers awaiting your review come first" in page
+    assert "answers to review and drafts to confirm come first" in page
     assert listed(client, LIST + "?review=1") == [ref(answered)]
 
     login_as(world.manager)  # managers list the whole tenant, by due date
@@ -629,3 +629,14 @@ def test_the_menu_leads_staff_to_findings_and_managers_to_the_dashboard(client, 
     login_as(world.cab_user)
     nav = menu(client)
     assert 'href="/alpha/portal/findings/"' in nav and 'href="/alpha/findings/"' not in nav
+
+
+def test_an_experts_draft_awaits_the_assessors_confirmation_in_their_list(world, client,
+                                                                         login_as):
+    later = add(world, 1, response_due=TODAY + timedelta(days=5))
+    draft = add(world, 2, status="draft")
+    login_as(world.assessor)
+    assert listed(client) == [ref(draft), ref(later)]
+    assert listed(client, LIST + "?review=1") == [ref(draft)]
+    login_as(world.expert)  # the expert who raised it confirms nothing
+    assert listed(client, LIST + "?review=1") == []
