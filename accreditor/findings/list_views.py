@@ -21,7 +21,6 @@ from datetime import date, timedelta
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     flash,
     redirect,
@@ -42,6 +41,7 @@ from wtforms.validators import Optional
 from accreditor.assessments.models import TeamAssignment
 from accreditor.cabs import services as cab_services
 from accreditor.cabs.models import Cab
+from accreditor.core.csvfile import csv_response, formula_safe
 from accreditor.core.db import commit, utcnow
 from accreditor.core.errors import DomainError, put_error
 from accreditor.core.forms import drop_invalid_filters
@@ -260,10 +260,6 @@ def index():
 
 # -- the CSV export -----------------------------------------------------------------------------
 
-# Spreadsheets run a cell that starts with one of these as a formula (CSV injection): such text
-# cells get a leading apostrophe, as the scope export does.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
 CSV_HEADER = ["reference", "cab", "grade", "severity", "standard", "clause", "statement",
               "status", "issued_on", "response_due_on", "evidence_due_on", "due_on", "overdue",
               "round", "closed_on", "days_to_close"]
@@ -276,8 +272,7 @@ def _cell(value) -> str:
         return "yes" if value else "no"
     if isinstance(value, date):  # datetime included: the date, in ISO form
         return (value.date() if hasattr(value, "date") else value).isoformat()
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return formula_safe(str(value))  # CSV injection: see core.csvfile
 
 
 @bp.get("/findings/export.csv")
@@ -300,7 +295,6 @@ def export_csv():
     def generate():
         buf = io.StringIO()
         writer = csv.writer(buf)
-        buf.write("\ufeff")  # spreadsheet programs then read the file as UTF-8
         writer.writerow(CSV_HEADER)
         for (assessment_id, seq, cab, grade, severity, standard, clause, statement, status,
              issued_at, response_due, evidence_due, due_on, round_, closed_at,
@@ -316,10 +310,7 @@ def export_csv():
                 buf.truncate()
         yield buf.getvalue()
 
-    resp = Response(stream_with_context(generate()), content_type="text/csv; charset=utf-8")
-    resp.headers["Content-Disposition"] = (
-        f'attachment; filename="findings-{today.isoformat()}.csv"')
-    return resp
+    return csv_response(stream_with_context(generate()), f"findings-{today.isoformat()}.csv")
 
 
 # -- the dashboard ------------------------------------------------------------------------------

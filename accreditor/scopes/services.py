@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Row, String, cast, exists, func, or_, select
 
 from accreditor.core import audit
+from accreditor.core.csvfile import formula_safe, unquote_formula
 from accreditor.core.errors import Conflict, NotFound, ValidationFailed
 from accreditor.core.permissions import acting_user
 from accreditor.extensions import db
@@ -357,25 +358,12 @@ class ImportResult:
 
 MAX_IMPORT_ROWS = 5000
 
-# Spreadsheets run a cell that starts with one of these as a formula (CSV injection). Export
-# quotes such text cells with a leading apostrophe; import removes it again (a round trip).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
 def _is_number(text: str) -> bool:
     return schemas._decimal(text) is not None
 
 
 def _export_cell(value: str) -> str:
-    if value.startswith(_FORMULA_START) and not _is_number(value):
-        return "'" + value
-    return value
-
-
-def _import_cell(value: str) -> str:
-    if value.startswith("'") and value[1:].startswith(_FORMULA_START):
-        return value[1:]
-    return value
+    return formula_safe(value, is_number=_is_number)
 
 
 def csv_columns(acc: Accreditation) -> list[schemas.FieldSpec]:
@@ -437,7 +425,7 @@ def parse_scope_csv(acc: Accreditation, text: str) -> ImportResult:
                 "This row has %(n)d values but the header has %(m)d columns; put values that "
                 "contain a comma in double quotes.", n=len(values), m=len(header))))
             continue
-        row = {h: _import_cell(v) for h, v in zip(header, values, strict=False) if h}
+        row = {h: unquote_formula(v) for h, v in zip(header, values, strict=False) if h}
         clean, errors = schemas.validate(stype, row, ctx)
         for column, message in errors.items():
             result.errors.append((line_no, column, message))

@@ -13,7 +13,6 @@ from datetime import date
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     flash,
     redirect,
@@ -28,6 +27,7 @@ from sqlalchemy.orm import joinedload
 
 from accreditor.auth.models import User
 from accreditor.cabs.models import CabLocation
+from accreditor.core.csvfile import csv_response
 from accreditor.core.db import commit
 from accreditor.core.errors import DomainError, show_error
 from accreditor.core.permissions import Role, has_role, require_role
@@ -442,19 +442,12 @@ def _safe_filename(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "scope"
 
 
-def _csv_response(text: str, filename: str) -> Response:
-    # The byte-order mark makes spreadsheet programs read the file as UTF-8 (µ, Ω, °C).
-    resp = Response("\ufeff" + text, content_type="text/csv; charset=utf-8")
-    resp.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return resp
-
-
 @bp.get("/<int:accreditation_id>/export.csv")
 @require_role(*READERS)
 def export_csv(accreditation_id: int):
     acc = _load(accreditation_id)
     name = _safe_filename(f"scope-{acc.number or f'draft-{acc.id}'}")
-    return _csv_response(services.export_scope_csv(acc), f"{name}.csv")
+    return csv_response(services.export_scope_csv(acc), f"{name}.csv")
 
 
 @bp.get("/<int:accreditation_id>/template.csv")
@@ -462,7 +455,7 @@ def export_csv(accreditation_id: int):
 def csv_template(accreditation_id: int):
     acc = _load(accreditation_id)
     header = ",".join(c.name for c in services.csv_columns(acc))
-    return _csv_response(header + "\r\n",
+    return csv_response(header + "\r\n",
                          f"scope-template-{_safe_filename(acc.programme.code)}.csv")
 
 
