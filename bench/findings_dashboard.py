@@ -9,8 +9,8 @@ Builds one tenant with ``--cabs`` CABs (an accreditation and two assessments eac
 (``db.session.execute(insert(Finding), rows)``): a realistic mix of grades (ANAB preset: major,
 minor, observation) and statuses (a third closed, a quarter open, some answered, plans accepted,
 drafts and withdrawn), closed ones issued over the last two years and open ones over the last
-five months, with due dates from the preset, so some are overdue; plus one proposed sanction per CAB with an overdue finding. An assessor is lead on
-40 assessments. Then, through the real HTTP stack (test client, signed in), it requests each page
+five months, with due dates from the preset, so some are overdue; plus one proposed sanction per
+CAB with an overdue finding. An assessor is lead on 40 assessments. Then, through the real HTTP stack (test client, signed in), it requests each page
 ``--runs`` times after one warm-up request and prints the SQL statements per request (sign-in
 and tenant resolution included) and the median time:
 
@@ -27,19 +27,20 @@ nothing is left behind either way.
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import shutil
-import statistics
 import sys
-import tempfile
-import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _harness import counting  # noqa: E402  (bench/ is on sys.path)
+from _harness import (  # noqa: E402  (bench/ is on sys.path)
+    add_database_options,
+    built_app,
+    run_databases,
+    signed_in,
+    time_pages,
+)
 
 PASSWORD = "Bench-Findings-Dashboard-42"
 # (status, weight); observations are issued closed, drafts and recorded ones have no dates.
@@ -191,44 +192,8 @@ def build(n_cabs: int, n_findings: int, seed: int = 11) -> dict:
     return out
 
 
-def measure(engine, client, url: str, runs: int) -> tuple[list[float], list[int], int, int]:
-    timings, per_run, status, size = [], [], 0, 0
-    for i in range(runs + 1):
-        with counting(engine) as counter:
-            t0 = time.perf_counter()
-            resp = client.get(url)
-            body = resp.get_data()  # a streamed body is produced (and queried) here
-            elapsed = (time.perf_counter() - t0) * 1000
-        status, size = resp.status_code, len(body)
-        if i >= 1:  # one warm-up request
-            timings.append(elapsed)
-            per_run.append(counter.count)
-    return timings, per_run, status, size
-
-
 def run(uri: str, label: str, args) -> list[str]:
-    from accreditor import create_app
-    from accreditor.extensions import db
-    from accreditor.refdata.services import load_platform_refdata
-
-    app = create_app({"ENV": "testing", "SQLALCHEMY_DATABASE_URI": uri, "REDIS_URL": None,
-                      "SERVER_NAME": "localhost", "LOG_LEVEL": "WARNING"})
-    with app.app_context():
-        from accreditor.core.db import commit
-
-        db.create_all()
-        load_platform_refdata()
-        commit()
-        t0 = time.perf_counter()
-        data = build(args.cabs, args.findings)
-        build_s = time.perf_counter() - t0
-        if db.engine.dialect.name == "postgresql":
-            # Planner statistics, as autovacuum would have gathered on a live database.
-            from sqlalchemy import text
-
-            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.execute(text("ANALYZE"))
-        engine = db.engine
+    app, data, build_s = built_app(uri, lambda: build(args.cabs, args.findings))
     slug = data["slug"]
     lines = [f"{label}: {data['findings']} findings, {args.cabs} CABs, {data['assessments']} "
              f"assessments, {data['overdue']} overdue, {data['proposals']} proposed sanctions; "
@@ -243,48 +208,9 @@ def run(uri: str, label: str, args) -> list[str]:
         ("assessor", "list (assessor: 40 assessments)", f"/{slug}/findings/"),
         ("manager", "CSV export, open findings", f"/{slug}/findings/export.csv?status=any_open"),
     ]
-    clients = {}
-    for who in ("manager", "assessor"):
-        c = app.test_client()
-        resp = c.post("/login", data={"email": data[who], "password": PASSWORD})
-        assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
-        clients[who] = c
-    width = max(len(p[1]) for p in pages)
-    for who, name, url in pages:
-        try:
-            timings, per_run, status, size = measure(engine, clients[who], url, args.runs)
-        except Exception as exc:  # one page's bug must not hide the others' numbers
-            lines.append(f"  {name:<{width}}  FAILED: {type(exc).__name__}: {exc}")
-            continue
-        q = f"{min(per_run)}" if min(per_run) == max(per_run) else f"{min(per_run)}–{max(per_run)}"
-        lines.append(f"  {name:<{width}}  HTTP {status}  {q:>5} SQL  median "
-                     f"{statistics.median(timings):7.1f} ms  max {max(timings):7.1f} ms"
-                     f"  {size / 1024:8.0f} KiB")
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    return lines
-
-
-def run_pg(args, test_url: str | None) -> list[str]:
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    admin = args.pg or os.environ.get("PG_ADMIN_URL")
-    if not admin and test_url:
-        admin = make_url(test_url).set(database="postgres").render_as_string(
-            hide_password=False)
-    admin = admin or "postgresql://postgres@127.0.0.1:5432/postgres"
-    admin = admin.replace("postgresql+psycopg://", "postgresql://")
-    name = f"accreditor_bench_{os.getpid()}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    try:
-        url = make_url(admin).set(database=name, drivername="postgresql+psycopg")
-        return run(url.render_as_string(hide_password=False), "PostgreSQL", args)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    clients = signed_in(app, {"manager": data["manager"], "assessor": data["assessor"]},
+                        PASSWORD)
+    return lines + time_pages(app, clients, pages, args.runs)
 
 
 def main() -> int:
@@ -292,22 +218,10 @@ def main() -> int:
     parser.add_argument("--cabs", type=int, default=500)
     parser.add_argument("--findings", type=int, default=50_000)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--pg", nargs="?", const="", default=None, metavar="ADMIN_URL",
-                        help="also on a throwaway PostgreSQL database on this server")
-    parser.add_argument("--no-sqlite", action="store_true")
+    add_database_options(parser)
     args = parser.parse_args()
-
-    out: list[str] = []
-    if not args.no_sqlite:
-        work = Path(tempfile.mkdtemp(prefix="findings-bench-"))
-        try:
-            out += run(f"sqlite:///{work / 'bench.db'}", "SQLite", args)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-    test_url = os.environ.get("TEST_DATABASE_URL")
-    if args.pg is not None or test_url:
-        out += run_pg(args, test_url)
-    print("\n".join(out))
+    print("\n".join(run_databases(lambda uri, label: run(uri, label, args), args,
+                                  "findings-bench-")))
     return 0
 
 

@@ -9,7 +9,7 @@ Builds one tenant with ``--assessors`` assessors (profile, one or two authorisat
 months around today (about 210 a month), each with a lead and one to three team members. Then,
 through the real HTTP stack (test client, signed in), it requests each page ``--runs`` times
 after two warm-up requests and prints, per page, the SQL statements per request (the
-session's user load and tenant resolution included) and the median and 90th-percentile time:
+session's user load and tenant resolution included) and the median and maximum time:
 
 * the tenant calendar: this month's grid, the grid filtered by programme, by type and status,
   by CAB, by a lead, and the agenda of a week and of a month;
@@ -25,19 +25,20 @@ and dropped at the end.
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import shutil
-import statistics
 import sys
-import tempfile
-import time
 from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _harness import counting  # noqa: E402  (bench/ is on sys.path)
+from _harness import (  # noqa: E402  (bench/ is on sys.path)
+    add_database_options,
+    built_app,
+    run_databases,
+    signed_in,
+    time_pages,
+)
 
 PASSWORD = "Bench-Planning-Pages-42"
 TYPES = ["surveillance"] * 6 + ["reassessment", "initial", "extension", "follow_up",
@@ -162,44 +163,8 @@ def build(n_assessors: int, n_assessments: int, seed: int = 7) -> dict:
     return out
 
 
-def measure(app, engine, client, url: str, runs: int) -> tuple[list[float], list[int], int]:
-    timings, per_run, status = [], [], 0
-    for i in range(runs + 2):
-        with counting(engine) as counter:
-            t0 = time.perf_counter()
-            resp = client.get(url)
-            elapsed = (time.perf_counter() - t0) * 1000
-        status = resp.status_code
-        if i >= 2:  # two warm-up requests
-            timings.append(elapsed)
-            per_run.append(counter.count)
-    return timings, per_run, status
-
-
 def run(uri: str, label: str, args) -> list[str]:
-    from accreditor import create_app
-    from accreditor.extensions import db
-    from accreditor.refdata.services import load_platform_refdata
-
-    app = create_app({"ENV": "testing", "SQLALCHEMY_DATABASE_URI": uri, "REDIS_URL": None,
-                      "SERVER_NAME": "localhost", "LOG_LEVEL": "WARNING"})
-    with app.app_context():
-        from accreditor.core.db import commit
-
-        db.create_all()
-        load_platform_refdata()
-        commit()
-        t0 = time.perf_counter()
-        data = build(args.assessors, args.assessments)
-        build_s = time.perf_counter() - t0
-        if db.engine.dialect.name == "postgresql":
-            # Planner statistics, as autovacuum would have gathered on a live database.
-            from sqlalchemy import text
-
-            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.execute(text("ANALYZE"))
-        engine = db.engine
-    # Requests run outside any app context, so each gets its own (fresh g and session).
+    app, data, build_s = built_app(uri, lambda: build(args.assessors, args.assessments))
     slug = data["tenant_slug"]
     today = date.today()
     lines = [f"{label}: {args.assessors} assessors, {args.assessments} assessments "
@@ -220,34 +185,11 @@ def run(uri: str, label: str, args) -> list[str]:
         ("manager", "calendar: agenda, month", f"/{slug}/calendar/?view=agenda&period=month"),
         ("assessor", f"mine ({data['assigned']} assignments)", f"/{slug}/calendar/mine"),
         (None, "iCalendar feed", f"/feeds/{data['token']}.ics"),
+        ("manager", "assessor register (page 1)", f"/{slug}/assessors/"),
     ]
-    if "tenant.assessors.index" in app.view_functions:
-        pages.append(("manager", "assessor register (page 1)", f"/{slug}/assessors/"))
-    else:
-        lines.append("  (no tenant.assessors.index endpoint in this app: register skipped)")
-    clients = {}
-    for who in ("manager", "assessor"):
-        c = app.test_client()
-        resp = c.post("/login", data={"email": data[who], "password": PASSWORD})
-        assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
-        clients[who] = c
-    clients[None] = app.test_client()
-    width = max(len(p[1]) for p in pages)
-    for who, name, url in pages:
-        try:
-            timings, per_run, status = measure(app, engine, clients[who], url, args.runs)
-        except Exception as exc:  # another page's bug must not hide the others' numbers
-            lines.append(f"  {name:<{width}}  FAILED: {type(exc).__name__}: {exc}")
-            continue
-        median = statistics.median(timings)
-        p90 = sorted(timings)[max(0, int(len(timings) * 0.9) - 1)]
-        q = f"{min(per_run)}" if min(per_run) == max(per_run) else f"{min(per_run)}–{max(per_run)}"
-        lines.append(f"  {name:<{width}}  HTTP {status}  {q:>5} SQL  median {median:7.1f} ms"
-                     f"  p90 {p90:7.1f} ms")
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    return lines
+    clients = signed_in(app, {"manager": data["manager"], "assessor": data["assessor"]},
+                        PASSWORD)
+    return lines + time_pages(app, clients, pages, args.runs, warmups=2)
 
 
 def main() -> int:
@@ -255,44 +197,11 @@ def main() -> int:
     parser.add_argument("--assessors", type=int, default=500)
     parser.add_argument("--assessments", type=int, default=5000)
     parser.add_argument("--runs", type=int, default=15)
-    parser.add_argument("--pg", nargs="?", const="", default=None, metavar="ADMIN_URL",
-                        help="also on a throwaway PostgreSQL database on this server")
-    parser.add_argument("--no-sqlite", action="store_true")
+    add_database_options(parser)
     args = parser.parse_args()
-
-    out: list[str] = []
-    if not args.no_sqlite:
-        work = Path(tempfile.mkdtemp(prefix="planning-bench-"))
-        try:
-            out += run(f"sqlite:///{work / 'bench.db'}", "SQLite", args)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-    test_url = os.environ.get("TEST_DATABASE_URL")
-    if args.pg is not None or test_url:
-        out += run_pg(args, test_url)
-    print("\n".join(out))
+    print("\n".join(run_databases(lambda uri, label: run(uri, label, args), args,
+                                  "planning-bench-")))
     return 0
-
-
-def run_pg(args, test_url: str | None) -> list[str]:
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    admin = args.pg or os.environ.get("PG_ADMIN_URL")
-    if not admin and test_url:
-        admin = make_url(test_url).set(database="postgres").render_as_string(
-            hide_password=False)
-    admin = admin or "postgresql://postgres@127.0.0.1:5432/postgres"
-    admin = admin.replace("postgresql+psycopg://", "postgresql://")
-    name = f"accreditor_bench_{os.getpid()}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    try:
-        url = make_url(admin).set(database=name, drivername="postgresql+psycopg")
-        return run(url.render_as_string(hide_password=False), "PostgreSQL", args)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 if __name__ == "__main__":
