@@ -316,6 +316,11 @@ def render_tab(assessment_id: int, tab: str, **kwargs):
     return _render(assessment_id, _tab(tab), **kwargs)
 
 
+def act(assessment_id: int, tab: str, call, success: str, **kwargs):
+    """:func:`_act` for the findings tab's actions (routed through this blueprint)."""
+    return _act(assessment_id, _tab(tab), call, success, **kwargs)
+
+
 def _details_context(a: Assessment, forms: dict, ctx: dict) -> dict:
     details_form = forms.get("details_form") or DetailsForm(formdata=None, obj=a)
     return {

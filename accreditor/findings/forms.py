@@ -47,8 +47,8 @@ SEVERITY_BADGES = {Severity.critical: "danger", Severity.major: "warning",
                    Severity.minor: "info", Severity.observation: "light"}
 RESPONSE_TYPE_LABELS = {
     ResponseType.conformity: _l("Evidence of conformity (type 1)"),
-    ResponseType.actions_completed: _l("Corrective actions completed, with evidence (type 2)"),
-    ResponseType.plan_only: _l("Corrective action plan; evidence follows (type 3)"),
+    ResponseType.actions_completed: _l("Corrective actions completed (type 2)"),
+    ResponseType.plan_only: _l("Plan only (type 3)"),
 }
 OUTCOME_LABELS = {ResponseOutcome.accepted: _l("Accepted"),
                   ResponseOutcome.rejected: _l("Rejected")}

@@ -41,28 +41,26 @@ from wtforms.validators import Length, Optional
 from accreditor.assessments.forms import TYPE_LABELS
 from accreditor.assessments.models import Assessment
 from accreditor.auth.models import User
-from accreditor.cabs.models import CabLocation
 from accreditor.core.db import commit
 from accreditor.core.errors import DomainError, show_error
 from accreditor.core.forms import drop_invalid_filters
 from accreditor.core.storage import FileTooLarge, format_size
 from accreditor.documents.filetypes import KINDS, UnsupportedFileType, allowed_labels
 from accreditor.extensions import db
-from accreditor.findings import services
+from accreditor.findings import forms, services
 from accreditor.findings.grading import FULL_RESPONSE
 from accreditor.findings.models import (
     ANSWERABLE,
     ISSUED_STATUSES,
     ClosureBasis,
     Finding,
-    FindingItem,
     FindingResponse,
     FindingStatus,
     ResponseOutcome,
     ResponseType,
 )
 from accreditor.portal.views import cab_user_only
-from accreditor.scopes.models import Accreditation, ScopeItem
+from accreditor.scopes.models import Accreditation
 
 bp = Blueprint("cab_findings", __name__, url_prefix="/portal/findings")
 
@@ -77,8 +75,7 @@ STATUS_LABELS = {
     F.plan_accepted.value: _l("Plan accepted — evidence due"),
     F.closed.value: _l("Closed"),
 }
-STATUS_BADGES = {F.open.value: "warning", F.responded.value: "info",
-                 F.plan_accepted.value: "primary", F.closed.value: "success"}
+STATUS_BADGES = {s.value: colour for s, colour in forms.STATUS_BADGES.items()}  # as for staff
 
 # Status groups of the list's filter.
 GROUPS = {
@@ -88,21 +85,20 @@ GROUPS = {
 }
 GROUP_OF = {status: key for key, (_label, statuses) in GROUPS.items() for status in statuses}
 
-# ANAB closure evidence types 1/2/3, as the CAB chooses them.
-RESPONSE_TYPES = {
-    ResponseType.conformity.value: (
-        _l("Evidence of conformity (type 1)"),
-        _l("The requirement is met after all — for example a record the team did not see. "
-           "Attach the evidence that shows it.")),
-    ResponseType.actions_completed.value: (
-        _l("Corrective actions completed (type 2)"),
-        _l("You have made the correction and implemented the corrective action. Attach the "
-           "implementation evidence (records, revised procedures, training, results).")),
-    ResponseType.plan_only.value: (
-        _l("Plan only (type 3)"),
-        _l("You send the correction and the corrective action plan now; the implementation "
-           "evidence follows once the plan is accepted.")),
+# ANAB closure evidence types 1/2/3: the names the team reads too, and what each means for the
+# CAB choosing it.
+_TYPE_HELP = {
+    ResponseType.conformity: _l(
+        "The requirement is met after all — for example a record the team did not see. Attach "
+        "the evidence that shows it."),
+    ResponseType.actions_completed: _l(
+        "You have made the correction and implemented the corrective action. Attach the "
+        "implementation evidence (records, revised procedures, training, results)."),
+    ResponseType.plan_only: _l(
+        "You send the correction and the corrective action plan now; the implementation "
+        "evidence follows once the plan is accepted."),
 }
+RESPONSE_TYPES = {t.value: (forms.RESPONSE_TYPE_LABELS[t], _TYPE_HELP[t]) for t in ResponseType}
 
 CLOSURE_LABELS = {
     ClosureBasis.evidence_accepted.value: _l("your evidence was accepted"),
@@ -246,22 +242,9 @@ def _load(finding_id: int) -> Finding:
     return finding
 
 
-def _scope_lines(finding: Finding) -> list:
-    return db.session.execute(
-        select(ScopeItem.position, ScopeItem.summary)
-        .join(FindingItem, FindingItem.scope_item_id == ScopeItem.id)
-        .where(FindingItem.finding_id == finding.id)
-        .order_by(ScopeItem.position, ScopeItem.id)).all()
-
-
 def _locations(finding: Finding) -> list:
-    codes = list(finding.location_codes or [])
-    if not codes:
-        return []
-    found = {loc.code: loc for loc in db.session.execute(
-        select(CabLocation).where(CabLocation.cab_id == finding.cab_id,
-                                  CabLocation.code.in_(codes))).scalars()}
-    return [(code, found.get(code)) for code in codes]
+    found = services.affected_locations(finding)
+    return [(code, found.get(code)) for code in finding.location_codes or []]
 
 
 def _thread(finding: Finding) -> list[dict]:
@@ -288,7 +271,8 @@ def _render(finding: Finding, *, form: PortalResponseForm | None = None, status:
     last = thread[-1]["response"] if thread else None
     return render_template(
         "portal/findings/show.html", f=finding, a=finding.assessment,
-        acc=finding.accreditation, lines=_scope_lines(finding), locations=_locations(finding),
+        acc=finding.accreditation, lines=services.affected_lines(finding),
+        locations=_locations(finding),
         thread=thread, rejected=(finding.status == F.open and last is not None
                                  and last.outcome == ResponseOutcome.rejected),
         due=finding.due_on(), overdue=finding.overdue_on(today), answerable=answerable,

@@ -982,6 +982,25 @@ def finding_item_ids(finding_ids: Iterable[int]) -> dict[int, list[int]]:
     return out
 
 
+def affected_lines(finding: Finding) -> list:
+    """(position, summary) of the scope lines the finding affects, in scope order."""
+    return db.session.execute(
+        select(ScopeItem.position, ScopeItem.summary)
+        .join(FindingItem, FindingItem.scope_item_id == ScopeItem.id)
+        .where(FindingItem.finding_id == finding.id)
+        .order_by(ScopeItem.position, ScopeItem.id)).all()
+
+
+def affected_locations(finding: Finding) -> dict[str, CabLocation]:
+    """The CAB's locations the finding names, by code (a code no longer known is absent)."""
+    codes = list(finding.location_codes or [])
+    if not codes:
+        return {}
+    return {loc.code: loc for loc in db.session.execute(
+        select(CabLocation).where(CabLocation.cab_id == finding.cab_id,
+                                  CabLocation.code.in_(codes))).scalars()}
+
+
 def responses_of(finding: Finding) -> list[FindingResponse]:
     return list(db.session.execute(select(FindingResponse).where(
         FindingResponse.finding_id == finding.id).order_by(FindingResponse.round)).scalars())

@@ -46,7 +46,6 @@ from accreditor.findings.models import (
     UNISSUED,
     Finding,
     FindingGrade,
-    FindingItem,
     FindingStatus,
     SanctionProposal,
 )
@@ -208,15 +207,7 @@ def verify_in(assessment_id: int):
 
 def _act_in_tab(assessment_id: int, call, success: str):
     """An action taken from the Findings tab: back to the tab, or the tab with the refusal."""
-    try:
-        call()
-    except DomainError as exc:
-        db.session.rollback()
-        return assessment_views.render_tab(assessment_id, TAB, status=exc.status,
-                                           refusal=exc.message)
-    commit()
-    flash(success, "success")
-    return redirect(url_for("tenant.assessments.show", assessment_id=assessment_id, tab=TAB))
+    return assessment_views.act(assessment_id, TAB, call, success)
 
 
 # -- the finding page ---------------------------------------------------------------------------
@@ -238,15 +229,8 @@ def _render(finding_id: int, *, status: int = 200, refusal: str | None = None, *
     proposals = db.session.execute(
         select(SanctionProposal).where(SanctionProposal.finding_id == f.id)
         .order_by(SanctionProposal.id)).scalars().all()
-    lines = db.session.execute(
-        select(ScopeItem.position, ScopeItem.summary)
-        .join(FindingItem, FindingItem.scope_item_id == ScopeItem.id)
-        .where(FindingItem.finding_id == f.id)
-        .order_by(ScopeItem.position, ScopeItem.id)).all()
-    locations = {loc.code: loc for loc in db.session.execute(
-        select(CabLocation).where(CabLocation.cab_id == f.cab_id,
-                                  CabLocation.code.in_(f.location_codes or [])))
-        .scalars()} if f.location_codes else {}
+    lines = services.affected_lines(f)
+    locations = services.affected_locations(f)
     names = _names([f.raised_by_id, f.confirmed_by_id, f.closed_by_id]
                    + [r.submitted_by_id for r in responses]
                    + [r.reviewed_by_id for r in responses]
