@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import re
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -15,20 +14,8 @@ from accreditor.documents.models import Document
 from accreditor.extensions import db
 from tests.applications.conftest import line_data
 from tests.auth.helpers import audit_events, field_error, flashes, text, words
-from tests.documents.helpers import EXE, PDF, office_file
+from tests.documents.helpers import EXE, PDF, office_file, stored_files, temporary_storage  # noqa: F401 - fixture
 from tests.factories import CAL_LINE
-
-
-@pytest.fixture(autouse=True)
-def storage_dir(app, tmp_path, monkeypatch) -> Path:
-    root = tmp_path / "files"
-    monkeypatch.setitem(app.config, "STORAGE_DIR", str(root))
-    return root
-
-
-def stored_files(root: Path) -> list[Path]:
-    """Every file under the storage root: kept blobs and any temporary file left behind."""
-    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 
 def app_url(application_id: int, suffix: str = "") -> str:

@@ -1,14 +1,36 @@
-"""File builders and fake scanners for the document tests."""
+"""File builders, a temporary storage directory and fake scanners for the document tests.
+
+``temporary_storage`` is the ``storage_dir`` fixture, autouse where it is imported: a test module
+that uploads files imports it (``from tests.documents.helpers import temporary_storage``) and
+then checks ``stored_files(storage_dir)``.
+"""
 
 from __future__ import annotations
 
 import io
 import zipfile
+from pathlib import Path
+
+import pytest
 
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 17
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 20 + b"\xff\xd9"
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 48 + b"PE\x00\x00"
+
+
+@pytest.fixture(name="storage_dir", autouse=True)
+def temporary_storage(app, tmp_path, monkeypatch) -> Path:
+    """Uploads of this test go to a fresh directory, returned."""
+    root = tmp_path / "files"
+    monkeypatch.setitem(app.config, "STORAGE_DIR", str(root))
+    return root
+
+
+def stored_files(root: Path) -> list[Path]:
+    """Every file under the storage root: kept blobs and any temporary file left behind."""
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
 
 WORD_MAIN = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
 EXCEL_MAIN = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"

@@ -3,12 +3,14 @@ expert, observer), a CAB user, and a manager: what the findings tests build on."
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
+from werkzeug.datastructures import FileStorage
 
 from accreditor.assessments.models import Assessment, TeamAssignment
 from accreditor.core.db import commit
@@ -16,7 +18,7 @@ from accreditor.core.permissions import Role
 from accreditor.core.tenancy import tenant_scope
 from accreditor.extensions import db
 from accreditor.findings import services
-from accreditor.findings.models import Finding, FindingGrade
+from accreditor.findings.models import Finding, FindingGrade, FindingResponse
 from accreditor.scopes import services as scope_services
 from accreditor.scopes.models import Accreditation
 from tests.assessments.assessment_helpers import (
@@ -28,9 +30,23 @@ from tests.assessments.assessment_helpers import (
     cal_setup,
     new_assessment,
 )
+from tests.documents.helpers import PDF
 from tests.factories import create_cab_user, create_member
 
 STANDARD = "ISO/IEC 17025:2017"
+# The CAB's default answer (World.respond): a full one, as a major finding needs (rule 15).
+CORRECTION = "Balance withdrawn from use."
+CAUSE = "The recall list was not maintained."
+ACTION = "Monthly recall review."
+
+
+def evidence(name: str = "recall-list.pdf", content: bytes = PDF) -> FileStorage:
+    """An evidence file as an upload hands it to the services."""
+    return FileStorage(io.BytesIO(content), filename=name, content_type="application/pdf")
+
+
+def _id(finding: Finding | int) -> int:
+    return finding if isinstance(finding, int) else finding.id
 
 
 @dataclass
@@ -74,6 +90,34 @@ class World:
             services.issue_findings(a, today=today)
             a.status = "report_issued"
             commit()
+
+    def load(self, finding_id: int) -> Finding:
+        """The finding as stored now (pages and services wrote it through other sessions)."""
+        db.session.expire_all()
+        return load_finding(self.tenant, finding_id)
+
+    def respond(self, finding: Finding | int, **kw) -> FindingResponse:
+        """The CAB's answer as the system, on behalf of the CAB user: a full answer with one
+        PDF unless ``kw`` says otherwise (``files=[]``, ``correction=None`` …)."""
+        data = {"response_type": "actions_completed", "correction": CORRECTION,
+                "cause_analysis": CAUSE, "corrective_action": ACTION, "files": [evidence()]}
+        data.update(kw)
+        db.session.expire_all()
+        with tenant_scope(self.tenant):
+            response = services.submit_response(load_finding(self.tenant, _id(finding)),
+                                                submitted_by_id=self.cab_user.id, **data)
+            commit()
+            return response
+
+    def review(self, finding: Finding | int, accept: bool, note: str | None = None, *,
+               today: date | None = None) -> Finding:
+        """The team's review of the latest answer, as the system; returns the finding after."""
+        db.session.expire_all()
+        with tenant_scope(self.tenant):
+            services.review_response(load_finding(self.tenant, _id(finding)), accept=accept,
+                                     note=note, today=today)
+            commit()
+        return self.load(_id(finding))
 
 
 def load_assessment(ident: int) -> Assessment:

@@ -8,14 +8,19 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
+from accreditor.cabs.models import Cab
 from accreditor.core.audit import AuditEvent
 from accreditor.core.db import commit
 from accreditor.core.jobs import enqueue_after_commit
+from accreditor.core.permissions import Role
 from accreditor.core.tenancy import tenant_scope
 from accreditor.extensions import db
 from accreditor.findings.jobs import finding_deadlines
 from accreditor.findings.models import SanctionProposal
+from accreditor.tenants import services as tenant_services
+from accreditor.tenants.models import TenantPolicy
 from tests.core.test_jobs import _burst, needs_redis, rq_app  # noqa: F401 - fixture
+from tests.factories import create_member
 from tests.findings.conftest import build_world, load_finding
 
 T0 = date(2026, 12, 3)
@@ -65,14 +70,8 @@ def test_a_job_that_missed_days_sends_only_the_tightest_reminder(world, issued, 
 
 
 def test_after_an_answer_the_reminders_are_about_the_evidence(world, issued, outbox):
-    from tests.findings.test_services import respond
-
-    respond(world, issued, response_type="plan_only", files=[])
-    with tenant_scope(world.tenant):
-        from accreditor.findings import services
-
-        services.review_response(load_finding(world.tenant, issued.id), accept=True)
-        commit()
+    world.respond(issued, response_type="plan_only", files=[])
+    world.review(issued, True)
     run(T0 + timedelta(days=29))
     assert reminders(outbox, world) == []  # the response is in: nothing due on day 30
     run(T0 + timedelta(days=85))
@@ -86,7 +85,7 @@ def test_an_overdue_finding_is_marked_once_and_the_manager_told_once(world, issu
     run(late)
     run(late)
     run(late + timedelta(days=1))
-    f = load_finding(world.tenant, issued.id)
+    f = world.load(issued.id)
     assert f.overdue_since == late
     assert subjects(outbox, world.manager.email) == [
         f"Overdue: finding {issued.reference} was due {T0 + timedelta(days=30)}"]
@@ -98,12 +97,10 @@ def test_an_overdue_finding_is_marked_once_and_the_manager_told_once(world, issu
 
 
 def test_a_finding_under_review_is_not_overdue(world, issued, outbox):
-    from tests.findings.test_services import respond
-
-    respond(world, issued)
+    world.respond(issued)
     run(T0 + timedelta(days=200))
     assert [s for s in subjects(outbox, world.manager.email) if s.startswith("Overdue")] == []
-    assert load_finding(world.tenant, issued.id).overdue_since is None
+    assert world.load(issued.id).overdue_since is None
     with tenant_scope(world.tenant):
         assert db.session.execute(select(SanctionProposal)).scalars().all() == []
 
@@ -121,6 +118,65 @@ def test_after_the_grace_period_a_suspension_is_proposed_once(world, issued, out
         "suspension", "overdue_finding", "proposed", world.item_ids[:1])
     assert f"Proposed suspension: finding {issued.reference}" in subjects(
         outbox, world.manager.email)
+
+
+def set_policy(world, **values) -> None:
+    with tenant_scope(world.tenant):
+        tenant_services.update_policy(TenantPolicy.current(), **values)
+        commit()
+
+
+def proposals(world) -> list[SanctionProposal]:
+    db.session.expire_all()
+    with tenant_scope(world.tenant):
+        return db.session.execute(select(SanctionProposal)).scalars().all()
+
+
+def test_the_cabs_case_manager_alone_is_told_of_the_overdue_finding_and_the_proposal(
+        world, issued, outbox, tenant_a):
+    other = create_member(tenant_a, "other-manager@alpha.example.org", [Role.manager],
+                          name="Max Other")
+    with tenant_scope(tenant_a):
+        db.session.execute(select(Cab).where(Cab.id == world.cab.id)).scalar_one().manager_id = (
+            world.manager.id)
+        commit()
+    run(T0 + timedelta(days=31))  # the answer is overdue
+    run(T0 + timedelta(days=90 + 31))  # and the evidence, past the grace period
+    assert [p.kind for p in proposals(world)] == ["suspension"]
+    assert subjects(outbox, world.manager.email) == [
+        f"Overdue: finding {issued.reference} was due {T0 + timedelta(days=30)}",
+        f"Proposed suspension: finding {issued.reference}"]
+    assert [s for s in subjects(outbox, other.email)
+            if s.startswith(("Overdue", "Proposed"))] == []
+
+
+def test_reminders_follow_the_tenants_reminder_days(world, issued, outbox):
+    set_policy(world, finding_reminder_days="14,3")
+    subject = f"Reminder: finding {issued.reference} — response due {T0 + timedelta(days=30)}"
+    run(T0 + timedelta(days=15))  # 15 days before: not yet
+    assert reminders(outbox, world) == []
+    run(T0 + timedelta(days=16))  # 14 days before
+    assert reminders(outbox, world) == [subject]
+    assert "in 14 day(s)" in outbox(world.cab_user.email)[-1].text_body
+    run(T0 + timedelta(days=23))  # 7 days before: not one of this tenant's days
+    assert reminders(outbox, world) == [subject]
+    run(T0 + timedelta(days=27))  # 3 days before
+    assert reminders(outbox, world) == [subject, subject]
+    assert "in 3 day(s)" in outbox(world.cab_user.email)[-1].text_body
+    run(T0 + timedelta(days=29))  # 1 day before: not one of this tenant's days
+    assert len(reminders(outbox, world)) == 2
+
+
+def test_the_tenants_grace_period_sets_when_a_sanction_is_proposed(world, issued):
+    set_policy(world, finding_escalation_grace_days=45)
+    evidence_due = T0 + timedelta(days=90)
+    run(evidence_due + timedelta(days=31))  # past the default 30 days, not this tenant's 45
+    assert proposals(world) == []
+    run(evidence_due + timedelta(days=45))
+    assert proposals(world) == []
+    run(evidence_due + timedelta(days=46))
+    assert [(p.source, p.due_on) for p in proposals(world)] == [
+        ("overdue_finding", evidence_due)]
 
 
 def test_an_applicant_gets_a_refusal_proposed(tenant_a, outbox):
@@ -173,7 +229,7 @@ def test_an_extension_withdraws_the_escalation_and_a_new_lapse_escalates_again(w
                                   reason="Supplier delay agreed with the CAB.")
         commit()
         assert db.session.execute(select(SanctionProposal.status)).scalar_one() == "dismissed"
-    assert load_finding(world.tenant, issued.id).overdue_since is None
+    assert world.load(issued.id).overdue_since is None
     run(T0 + timedelta(days=150 + 31))
     with tenant_scope(world.tenant):
         statuses = db.session.execute(select(SanctionProposal.status)
@@ -190,7 +246,7 @@ def test_nothing_is_chased_on_a_withdrawn_accreditation(world, issued, outbox):
         commit()
     result = run(T0 + timedelta(days=200))
     assert (result["reminders"], result["overdue"], result["proposals"]) == (0, 0, 0)
-    assert load_finding(world.tenant, issued.id).overdue_since is None
+    assert world.load(issued.id).overdue_since is None
 
 
 def test_one_tenant_failing_does_not_hold_back_the_others(tenant_a, tenant_b, outbox,

@@ -169,6 +169,25 @@ def test_filters_show_and_hide_rows(world, client, login_as):
         everything, key=lambda r: int(r.split("-")[1]))
 
 
+def test_two_cabs_filter_by_cab_and_sort_by_cab_or_issue_date(world, client, login_as,
+                                                               tenant_a):
+    calm = build_world(tenant_a, prefix="calm-", legal_name="Calm Calibration Ltd")
+    p1 = add(world, 1, response_due=TODAY + timedelta(days=5), issued_days_ago=30)
+    p2 = add(world, 2, response_due=TODAY + timedelta(days=25), issued_days_ago=2)
+    c1 = add(calm, 1, response_due=TODAY + timedelta(days=10), issued_days_ago=10)
+    c2 = add(calm, 2, response_due=TODAY + timedelta(days=20), issued_days_ago=20)
+    login_as(world.manager)
+    assert listed(client) == [ref(p1), ref(c1), ref(c2), ref(p2)]  # by due date
+    assert listed(client, LIST + f"?cab_id={calm.cab.id}") == [ref(c1), ref(c2)]
+    assert listed(client, LIST + f"?cab_id={world.cab.id}") == [ref(p1), ref(p2)]
+    html = client.get(LIST + f"?cab_id={calm.cab.id}").get_data(as_text=True)
+    assert [r[1] for r in rows(html, "finding-row")] == ["Calm Calibration Ltd"] * 2
+    # By CAB name (then reference); by issue date, newest first.
+    assert listed(client, LIST + "?sort=cab") == [ref(c1), ref(c2), ref(p1), ref(p2)]
+    assert listed(client, LIST + "?sort=issued") == [ref(p2), ref(c1), ref(c2), ref(p1)]
+    assert listed(client, LIST + f"?cab_id={world.cab.id}&sort=issued") == [ref(p2), ref(p1)]
+
+
 def test_the_list_shows_due_date_overdue_badge_and_links(world, client, login_as):
     late = add(world, 1, response_due=TODAY - timedelta(days=3))
     login_as(world.manager)
@@ -251,6 +270,21 @@ def test_the_dashboard_counts_by_grade_overdue_and_average_days(world, client, l
         ["Minor nonconformity minor", "1", "1", "1", "40"],
     ]
     assert rows(html, "cab-row") == [["Precision Metrology Ltd", "3", "2", "3", "23"]]
+
+
+def test_days_to_close_are_counted_by_the_review_and_averaged_on_the_dashboard(
+        world, client, login_as):
+    f = world.raise_finding("major")
+    world.issue()
+    world.respond(f)
+    issued_on = world.load(f.id).issued_at.date()
+    closed = world.review(f, True, today=issued_on + timedelta(days=12))
+    assert (closed.status, closed.days_to_close) == ("closed", 12)
+    login_as(world.manager)
+    html = client.get(DASHBOARD).get_data(as_text=True)
+    assert shown(html, "avg-days") == "12"
+    assert rows(html, "grade-row") == [["Major nonconformity major", "0", "0", "1", "12"]]
+    assert rows(html, "cab-row") == [["Precision Metrology Ltd", "0", "0", "1", "12"]]
 
 
 def test_the_dashboard_orders_cabs_by_overdue(world, client, login_as, tenant_a):

@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import re
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -20,7 +19,7 @@ from accreditor.extensions import db
 from accreditor.findings import services
 from accreditor.findings.models import FindingResponse
 from tests.auth.helpers import audit_events, field_error, flashes, form_error, text, words
-from tests.documents.helpers import EXE, PDF
+from tests.documents.helpers import EXE, PDF, stored_files, temporary_storage  # noqa: F401 - fixture
 from tests.factories import create_cab, create_cab_user
 from tests.findings.conftest import build_world, load_assessment, load_finding
 
@@ -28,18 +27,6 @@ TODAY = date.today()
 CORRECTION = "Balance B-12 withdrawn from use and labelled."
 CAUSE = "The recall list did not include hired equipment; three balances were affected."
 ACTION = "Recall system covering hired equipment, reviewed monthly by the quality manager."
-
-
-@pytest.fixture(autouse=True)
-def storage_dir(app, tmp_path, monkeypatch) -> Path:
-    root = tmp_path / "files"
-    monkeypatch.setitem(app.config, "STORAGE_DIR", str(root))
-    return root
-
-
-def stored_files(root: Path) -> list[Path]:
-    """Every file under the storage root: kept blobs and any temporary file left behind."""
-    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 
 def url(finding_id: int | None = None, suffix: str = "", slug: str = "alpha") -> str:
@@ -90,39 +77,10 @@ def refs(resp) -> list[str]:
     return [r["ref"] for r in listed(resp)]
 
 
-def reload(tenant, finding_id: int):
-    """The finding as stored now (the pages wrote it through their own sessions)."""
-    db.session.expire_all()
-    return load_finding(tenant, finding_id)
-
-
 def reopen(world) -> None:
     """Put the assessment back in progress so the team can raise more findings (test setup)."""
     with tenant_scope(world.tenant):
         load_assessment(world.assessment.id).status = "in_progress"
-        commit()
-
-
-def review(world, finding_id: int, accept: bool, note: str | None = None) -> None:
-    """The team's review, as the system (the staff pages are another helper's)."""
-    db.session.expire_all()  # the pages changed the rows through their own sessions
-    with tenant_scope(world.tenant):
-        services.review_response(load_finding(world.tenant, finding_id), accept=accept,
-                                 note=note)
-        commit()
-
-
-def respond_as_system(world, finding_id: int, **kw) -> None:
-    from werkzeug.datastructures import FileStorage
-
-    data = {"response_type": "actions_completed", "correction": CORRECTION,
-            "cause_analysis": CAUSE, "corrective_action": ACTION,
-            "files": [FileStorage(io.BytesIO(PDF + b"% round\n"), filename="Evidence.pdf")]}
-    data.update(kw)
-    db.session.expire_all()
-    with tenant_scope(world.tenant):
-        services.submit_response(load_finding(world.tenant, finding_id),
-                                 submitted_by_id=world.cab_user.id, **data)
         commit()
 
 
@@ -149,9 +107,9 @@ def test_the_list_shows_issued_findings_with_due_dates_and_hides_unissued_ones(
     recorded = world.raise_finding("minor", clause="7.5")
     withdrawn = world.raise_finding("minor", clause="7.6")
     with tenant_scope(tenant_a):
-        services.withdraw_finding(reload(tenant_a, withdrawn.id), "Raised in error.")
+        services.withdraw_finding(world.load(withdrawn.id), "Raised in error.")
         commit()
-    assert [reload(tenant_a, f.id).status for f in (draft, recorded, withdrawn)] == [
+    assert [world.load(f.id).status for f in (draft, recorded, withdrawn)] == [
         "draft", "recorded", "withdrawn"]
 
     login_as(world.cab_user)
@@ -168,7 +126,6 @@ def test_the_list_shows_issued_findings_with_due_dates_and_hides_unissued_ones(
     assert world.assessment.planned_start_on.isoformat() in first["assessment"]
     assert rows[1]["status"] == "Closed"
     for hidden in (draft, recorded, withdrawn):
-        assert hidden.reference not in words(resp)
         assert client.get(url(hidden.id)).status_code == 404
         assert answer(client, hidden.id).status_code == 404
     assert counts(tenant_a) == (0, 0)
@@ -182,11 +139,11 @@ def test_the_list_filters_by_status_group_and_overdue_and_sorts_by_due_date(
     note = world.raise_finding("observation", clause="7.7")
     issued_on = TODAY - timedelta(days=40)  # answers were due 10 days ago
     world.issue(today=issued_on)
-    respond_as_system(world, reviewed.id, response_type="plan_only", files=[],
+    world.respond(reviewed.id, response_type="plan_only", files=[],
                       correction=None, cause_analysis=None)
-    respond_as_system(world, planned.id, response_type="plan_only", files=[])
-    review(world, planned.id, True)
-    assert reload(tenant_a, planned.id).status == "plan_accepted"
+    world.respond(planned.id, response_type="plan_only", files=[])
+    world.review(planned.id, True)
+    assert world.load(planned.id).status == "plan_accepted"
 
     login_as(world.cab_user)
     resp = client.get(url())
@@ -270,19 +227,46 @@ def test_the_finding_page_shows_the_requirement_evidence_scope_lines_locations_a
         assert label in page
 
 
-def test_a_major_answer_without_cause_analysis_is_refused_beside_the_field_and_nothing_is_saved(
-        client, tenant_a, major, storage_dir):
-    resp = answer(client, major.id, cause_analysis="   ")
+@pytest.mark.parametrize("blank, message", [
+    ("correction", "Describe the correction made (rule 15)."),
+    ("cause_analysis", "Give the extent and root-cause analysis (rule 15)."),
+    ("corrective_action", "Describe the corrective action (rule 15)."),
+])
+def test_a_major_answer_missing_a_part_is_refused_beside_that_field_and_nothing_is_saved(
+        client, tenant_a, world, major, storage_dir, blank, message):
+    typed = {"correction": CORRECTION, "cause_analysis": CAUSE, "corrective_action": ACTION}
+    resp = answer(client, major.id, **{blank: "   "})
     assert resp.status_code == 400
-    assert field_error(resp, "cause_analysis") == (
-        "Give the extent and root-cause analysis (rule 15).")
-    assert CORRECTION in text(resp)  # what was typed is kept
+    assert field_error(resp, blank) == message
+    others = [name for name in typed if name != blank]
+    assert [field_error(resp, name) for name in others] == ["", ""]
+    for name in others:  # what was typed is kept
+        assert typed[name] in text(resp)
     assert "choose them again" in words(resp)
     assert counts(tenant_a) == (0, 0)
     assert stored_files(storage_dir) == []
-    f = reload(tenant_a, major.id)
+    f = world.load(major.id)
     assert (f.status, f.round) == ("open", 0)
     assert audit_events("finding.response_submitted", tenant=tenant_a) == []
+
+
+def test_a_minor_answer_needs_the_correction_or_the_corrective_action(
+        client, login_as, tenant_a, world):
+    minor = world.raise_finding("minor")
+    world.issue(today=TODAY)
+    login_as(world.cab_user)
+    resp = answer(client, minor.id, response_type="plan_only", files=(), correction="",
+                  cause_analysis=CAUSE, corrective_action="")
+    assert resp.status_code == 400
+    assert field_error(resp, "corrective_action") == (
+        "Describe the correction or the corrective action.")
+    assert counts(tenant_a) == (0, 0)
+    assert world.load(minor.id).status == "open"
+    # Either one is enough for a minor (no cause analysis needed either).
+    resp = answer(client, minor.id, response_type="plan_only", files=(), correction="",
+                  cause_analysis="", corrective_action=ACTION)
+    assert resp.status_code == 302
+    assert world.load(minor.id).status == "responded"
 
 
 def test_evidence_types_need_a_file_and_a_type_must_be_chosen(client, tenant_a, major):
@@ -318,7 +302,7 @@ def test_a_full_answer_with_a_pdf_is_saved_shown_in_the_thread_and_downloadable(
         "finding_response", response.id, world.cab.id, "Recall procedure.pdf", "application/pdf")
     assert f'href="/alpha/documents/{doc.id}/download"' in page.get_data(as_text=True)
     assert len(stored_files(storage_dir)) == 1
-    f = reload(tenant_a, major.id)
+    f = world.load(major.id)
     assert (f.status, f.round) == ("responded", 1)
 
     download = client.get(f"/alpha/documents/{doc.id}/download")
@@ -340,7 +324,7 @@ def _responses(tenant) -> list[FindingResponse]:
 
 
 def test_a_file_over_the_per_file_limit_gets_a_413_beside_the_field_and_nothing_is_stored(
-        app, client, tenant_a, major, storage_dir, monkeypatch):
+        app, client, tenant_a, world, major, storage_dir, monkeypatch):
     monkeypatch.setitem(app.config, "UPLOAD_MAX_BYTES", 1024)
     big = PDF + b"%" * 2048
     resp = answer(client, major.id, files=((big, "big.pdf"),))
@@ -350,7 +334,7 @@ def test_a_file_over_the_per_file_limit_gets_a_413_beside_the_field_and_nothing_
     assert "At most 1 KB per file" in words(resp)  # the limit is stated before uploading too
     assert counts(tenant_a) == (0, 0)
     assert stored_files(storage_dir) == []
-    assert reload(tenant_a, major.id).status == "open"
+    assert world.load(major.id).status == "open"
     # With an acceptable file before it, the answer is still refused as a whole: no rows.
     resp = answer(client, major.id, files=((PDF, "small.pdf"), (big, "big.pdf")))
     assert resp.status_code == 413
@@ -359,7 +343,7 @@ def test_a_file_over_the_per_file_limit_gets_a_413_beside_the_field_and_nothing_
 
 
 def test_a_30_mb_upload_gets_a_413_with_a_clear_message_and_nothing_is_stored(
-        client, tenant_a, major, storage_dir):
+        client, tenant_a, world, major, storage_dir):
     resp = answer(client, major.id, files=((PDF + b"%" * (30 * 1024 * 1024), "scan.pdf"),))
     assert resp.status_code == 413
     assert "File too large" in text(resp)
@@ -367,7 +351,7 @@ def test_a_30_mb_upload_gets_a_413_with_a_clear_message_and_nothing_is_stored(
             in words(resp))
     assert counts(tenant_a) == (0, 0)
     assert stored_files(storage_dir) == []
-    assert reload(tenant_a, major.id).status == "open"
+    assert world.load(major.id).status == "open"
 
 
 def test_a_program_renamed_pdf_is_refused_by_its_content_and_nothing_is_stored(
@@ -396,19 +380,23 @@ def test_a_file_name_with_a_path_and_control_characters_is_stored_and_shown_sani
 
 
 def test_after_a_rejection_the_cab_sees_the_reason_and_answers_again(
-        client, tenant_a, world, major):
+        client, login_as, tenant_a, world, major):
     assert answer(client, major.id).status_code == 302
-    review(world, major.id, False, "The recall list still omits the hired balances.")
-    with tenant_scope(tenant_a):  # the reviewer's name is shown, nothing else of them
-        _responses(tenant_a)[0].reviewed_by_id = world.lead.id
-        commit()
+    login_as(world.lead)  # the lead rejects it on the staff finding page
+    resp = client.post(f"/alpha/findings/{major.id}/review",
+                       data={"outcome": "reject",
+                             "note": "The recall list still omits the hired balances."})
+    assert resp.status_code == 302
+    assert _responses(tenant_a)[0].reviewed_by_id == world.lead.id
 
+    login_as(world.cab_user)
     page = client.get(url(major.id))
     shown = words(page)
     assert "Awaiting your answer" in shown
     assert ("Your last answer was not accepted: read the reason below and answer again by "
             f"{(TODAY + timedelta(days=90)).isoformat()}.") in shown
-    assert "Not accepted" in shown and "Lena Lead" in shown
+    # The reviewer's name is shown beside the outcome, nothing else of them.
+    assert re.search(r"Not accepted \d{4}-\d{2}-\d{2} · Lena Lead", shown), shown
     assert "The recall list still omits the hired balances." in shown
     assert world.lead.email not in page.get_data(as_text=True)
     assert "Answer again" in shown
@@ -426,7 +414,7 @@ def test_after_a_rejection_the_cab_sees_the_reason_and_answers_again(
 def test_after_a_plan_is_accepted_evidence_is_asked_for_and_a_second_plan_is_refused(
         client, tenant_a, world, major):
     assert answer(client, major.id, response_type="plan_only", files=()).status_code == 302
-    review(world, major.id, True)
+    world.review(major.id, True)
     page = client.get(url(major.id))
     shown = words(page)
     assert "Plan accepted — evidence due" in shown
@@ -441,7 +429,7 @@ def test_after_a_plan_is_accepted_evidence_is_asked_for_and_a_second_plan_is_ref
         "Your plan was accepted: now send the implementation evidence.")
     assert counts(tenant_a) == (1, 0)
     assert answer(client, major.id).status_code == 302
-    assert reload(tenant_a, major.id).status == "responded"
+    assert world.load(major.id).status == "responded"
 
 
 def test_an_answer_under_review_cannot_be_sent_twice(client, tenant_a, major):
@@ -506,8 +494,8 @@ def test_the_finding_page_issues_a_bounded_number_of_statements_whatever_the_rou
         resp = client.get(page)
     assert resp.status_code == 200
     for i in range(4):
-        review(world, major.id, False, f"Reason {i}: not enough.")
-        respond_as_system(world, major.id, corrective_action=f"Attempt {i + 2}.")
+        world.review(major.id, False, f"Reason {i}: not enough.")
+        world.respond(major.id, corrective_action=f"Attempt {i + 2}.")
     with assert_max_queries(one.count) as five:
         resp = client.get(page)
     assert len(re.findall(r'data-testid="round"', resp.get_data(as_text=True))) == 5

@@ -1,14 +1,15 @@
-"""The findings rules at the service level: grades copied, rule 6, rule 14, rule 15, review
-rounds, closure by grade, critical findings, the closing gate and rule 13."""
+"""The findings rules at the service level: grades copied, rule 6, rule 14 (the grade's or the
+tenant's days), rule 15, review rounds and the mails they send, closure by grade, critical
+findings, the closing gate and rule 13."""
 
 from __future__ import annotations
 
-import io
+import re
 from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
-from werkzeug.datastructures import FileStorage
+from sqlalchemy.exc import IntegrityError
 
 from accreditor.assessments import services as assessment_services
 from accreditor.core.db import commit
@@ -24,38 +25,13 @@ from accreditor.findings.models import (
 )
 from accreditor.tenants import services as tenant_services
 from accreditor.tenants.models import TenantPolicy
+from tests.conftest import extract_link
 from tests.findings.conftest import (
     STANDARD,
     load_accreditation,
     load_assessment,
     load_finding,
 )
-
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-
-def pdf(name="evidence.pdf", content=PDF):
-    return FileStorage(io.BytesIO(content), filename=name, content_type="application/pdf")
-
-
-def respond(world, finding, **kw):
-    data = {"response_type": "actions_completed", "correction": "Balance withdrawn from use.",
-            "cause_analysis": "Recall list not maintained.",
-            "corrective_action": "Recall system with monthly review.", "files": [pdf()]}
-    data.update(kw)
-    with tenant_scope(world.tenant):
-        f = load_finding(world.tenant, finding.id)
-        r = services.submit_response(f, submitted_by_id=world.cab_user.id, **data)
-        commit()
-        return r
-
-
-def review(world, finding, accept, note=None):
-    with tenant_scope(world.tenant):
-        f = load_finding(world.tenant, finding.id)
-        services.review_response(f, accept=accept, note=note)
-        commit()
-    return load_finding(world.tenant, finding.id)
 
 
 def test_the_default_scheme_is_copied_once_with_its_behaviour(world):
@@ -78,7 +54,7 @@ def test_changing_the_scheme_never_rewrites_existing_findings(world, tenant_a):
         old = db.session.execute(select(FindingGrade).where(FindingGrade.key == "major")
                                  ).scalar_one()
         assert not old.is_active
-    f = load_finding(tenant_a, f.id)
+    f = world.load(f.id)
     assert (f.grade_label, f.severity) == ("Major nonconformity", "major")
 
 
@@ -89,7 +65,7 @@ def test_a_grade_change_does_not_touch_recorded_findings(world, tenant_a):
                                    ).scalar_one()
         services.update_grade(grade, label="Serious", response_due_days=14)
         commit()
-    f = load_finding(tenant_a, f.id)
+    f = world.load(f.id)
     assert (f.grade_label, f.response_due_days) == ("Major nonconformity", 30)
 
 
@@ -103,7 +79,7 @@ def test_an_experts_finding_is_a_draft_and_blocks_the_report_until_confirmed(wor
         assert exc.value.code == "unconfirmed_findings"
         services.confirm_finding(load_finding(tenant_a, f.id))
         commit()
-    assert load_finding(tenant_a, f.id).status == "recorded"
+    assert world.load(f.id).status == "recorded"
 
 
 def test_an_observer_cannot_raise_a_finding(world):
@@ -127,35 +103,110 @@ def test_issuing_sets_due_dates_from_the_grade_and_closes_observations(world, te
     note = world.raise_finding("observation")
     today = date(2026, 12, 3)
     world.issue(today=today)
-    major, note = load_finding(tenant_a, major.id), load_finding(tenant_a, note.id)
+    major, note = world.load(major.id), world.load(note.id)
     assert (major.status, major.response_due_on, major.evidence_due_on) == (
         "open", today + timedelta(days=30), today + timedelta(days=90))
     assert (note.status, note.closure_basis) == ("closed", "no_response_required")
+
+
+def use_ilac_g20(tenant) -> None:
+    """Switch the tenant to ILAC G20's categories (cat1 is critical: 7 and 30 days)."""
+    with tenant_scope(tenant):
+        tenant_services.update_policy(TenantPolicy.current(), grading_scheme="ilac_g20")
+        commit()
+
+
+def test_a_category_1_finding_is_due_in_7_days_with_evidence_in_30(world, tenant_a):
+    use_ilac_g20(tenant_a)
+    f = world.raise_finding("cat1")
+    today = date(2026, 12, 3)
+    world.issue(today=today)
+    f = world.load(f.id)
+    assert (f.status, f.response_due_on, f.evidence_due_on) == (
+        "open", today + timedelta(days=7), today + timedelta(days=30))
+
+
+def test_a_major_without_its_own_days_takes_the_tenants_default_days(world, tenant_a):
+    with tenant_scope(tenant_a):
+        tenant_services.update_policy(TenantPolicy.current(), response_due_days=21,
+                                      evidence_due_days=60)
+        commit()
+    f = world.raise_finding("major")
+    today = date(2026, 12, 3)
+    world.issue(today=today)
+    f = world.load(f.id)
+    assert (f.response_due_on, f.evidence_due_on) == (
+        today + timedelta(days=21), today + timedelta(days=60))
 
 
 def test_a_major_response_without_cause_analysis_is_refused_and_nothing_saved(world, tenant_a):
     f = world.raise_finding("major")
     world.issue()
     with pytest.raises(ValidationFailed) as exc:
-        respond(world, f, cause_analysis="  ")
+        world.respond(f, cause_analysis="  ")
     assert exc.value.field == "cause_analysis"
     db.session.rollback()
     with tenant_scope(tenant_a):
         assert db.session.execute(select(func.count(FindingResponse.id))).scalar_one() == 0
         assert db.session.execute(select(func.count(Document.id))).scalar_one() == 0
-    assert load_finding(tenant_a, f.id).status == "open"
+    assert world.load(f.id).status == "open"
+
+
+def test_the_lead_and_assessors_are_told_the_cab_has_answered_with_a_link_to_the_finding(
+        world, outbox):
+    f = world.raise_finding("major")
+    world.issue()
+    world.respond(f)
+    subject = f"Finding {f.reference}: the CAB has answered"
+    said = (f"The CAB has sent answer 1 to finding {f.reference} (Major nonconformity, "
+            f"{STANDARD} 6.4).")
+    for reviewer in (world.lead, world.assessor):
+        [msg] = [m for m in outbox(reviewer.email) if m.subject == subject]
+        assert said in msg.text_body
+        assert extract_link(msg.text_body, "/alpha/") == f"/alpha/findings/{f.id}"
+        assert said in msg.html_body
+        assert re.search(rf'<a href="https?://[^/"]+/alpha/findings/{f.id}">', msg.html_body)
+    # Not the expert or observer of the team, nor anyone else.
+    for other in (world.expert, world.observer, world.outsider, world.manager, world.cab_user):
+        assert subject not in [m.subject for m in outbox(other.email)], other.email
+
+
+def test_the_cab_is_told_each_review_outcome_with_the_reviewers_note(world, outbox):
+    f = world.raise_finding("major")
+    world.issue()
+    world.respond(f)
+    world.review(f, False, "The recall list omits the hired balances.")
+    world.respond(f)
+    world.review(f, True, "Evidence is convincing.")
+    ref = f.reference
+    mails = [m for m in outbox(world.cab_user.email) if m.subject.startswith(f"Finding {ref}:")]
+    assert [m.subject for m in mails] == [f"Finding {ref}: your answer was not accepted",
+                                          f"Finding {ref}: your answer was accepted"]
+    rejected, accepted = mails
+    assert f"Your answer to finding {ref} was not accepted. Please answer again." in \
+        rejected.text_body
+    assert f"Finding {ref} is closed." in accepted.text_body
+    for msg, note in ((rejected, "The recall list omits the hired balances."),
+                      (accepted, "Evidence is convincing.")):
+        assert f"Reviewer's note: {note}" in msg.text_body
+        assert note in msg.html_body
+        assert extract_link(msg.text_body, "/alpha/") == f"/alpha/portal/findings/{f.id}"
+        assert re.search(rf'<a href="https?://[^/"]+/alpha/portal/findings/{f.id}">',
+                         msg.html_body)
+    for staff in (world.lead, world.assessor, world.manager):
+        assert not [m for m in outbox(staff.email) if "your answer" in m.subject]
 
 
 def test_reject_then_accept_closes_with_the_whole_thread_kept(world, tenant_a):
     f = world.raise_finding("major")
     world.issue()
-    respond(world, f)
+    world.respond(f)
     with pytest.raises(ValidationFailed):
-        review(world, f, False)
-    f = review(world, f, False, "The recall list does not cover hired equipment.")
+        world.review(f, False)
+    f = world.review(f, False, "The recall list does not cover hired equipment.")
     assert (f.status, f.round) == ("open", 1)
-    respond(world, f, corrective_action="Recall system covering hired equipment.")
-    f = review(world, f, True)
+    world.respond(f, corrective_action="Recall system covering hired equipment.")
+    f = world.review(f, True)
     assert (f.status, f.closure_basis, f.round) == ("closed", "evidence_accepted", 2)
     with tenant_scope(tenant_a):
         thread = services.responses_of(f)
@@ -166,15 +217,15 @@ def test_reject_then_accept_closes_with_the_whole_thread_kept(world, tenant_a):
 def test_a_plan_for_a_major_awaits_evidence_but_closes_a_minor(world, tenant_a):
     major, minor = world.raise_finding("major"), world.raise_finding("minor")
     world.issue()
-    respond(world, major, response_type="plan_only", files=[])
-    respond(world, minor, response_type="plan_only", files=[], correction=None,
+    world.respond(major, response_type="plan_only", files=[])
+    world.respond(minor, response_type="plan_only", files=[], correction=None,
             cause_analysis=None)
-    assert review(world, major, True).status == "plan_accepted"
-    minor = review(world, minor, True)
+    assert world.review(major, True).status == "plan_accepted"
+    minor = world.review(minor, True)
     assert (minor.status, minor.closure_basis, minor.verify_at_next_visit) == (
         "closed", "plan_accepted", True)
     with pytest.raises(ValidationFailed) as exc:
-        respond(world, major, response_type="plan_only", files=[])
+        world.respond(major, response_type="plan_only", files=[])
     assert exc.value.field == "response_type"
 
 
@@ -182,7 +233,7 @@ def test_evidence_types_need_a_file(world):
     f = world.raise_finding("major")
     world.issue()
     with pytest.raises(ValidationFailed) as exc:
-        respond(world, f, files=[])
+        world.respond(f, files=[])
     assert exc.value.field == "files"
 
 
@@ -229,10 +280,10 @@ def test_every_issued_nonconformity_has_its_due_dates_in_the_database(world, ten
     with tenant_scope(tenant_a):
         row = load_finding(tenant_a, f.id)
         row.evidence_due_on = None
-        with pytest.raises(Exception):  # noqa: B017 - IntegrityError of the CHECK constraint
+        with pytest.raises(IntegrityError, match="issued_nc_has_due_dates"):
             db.session.flush()
         db.session.rollback()
-    assert STANDARD
+    assert world.load(f.id).evidence_due_on is not None
 
 
 # -- after review: the edges of the state machine ------------------------------------------------
@@ -266,25 +317,49 @@ def test_downgrading_then_upgrading_a_critical_finding_brings_its_proposal_back(
 def test_a_rejected_evidence_round_after_an_accepted_plan_keeps_the_plan(world, tenant_a):
     f = world.raise_finding("major")
     world.issue()
-    respond(world, f, response_type="plan_only", files=[])
-    assert review(world, f, True).status == "plan_accepted"
-    respond(world, f)
-    f = review(world, f, False, "The training record is unsigned.")
+    world.respond(f, response_type="plan_only", files=[])
+    assert world.review(f, True).status == "plan_accepted"
+    world.respond(f)
+    f = world.review(f, False, "The training record is unsigned.")
     assert f.status == "plan_accepted"
     with pytest.raises(ValidationFailed) as exc:  # a plan again is refused: evidence is due
-        respond(world, f, response_type="plan_only", files=[])
+        world.respond(f, response_type="plan_only", files=[])
     assert exc.value.field == "response_type"
 
 
 def test_a_grant_counts_minors_closed_on_a_plan_alone(world, tenant_a):
     minor = world.raise_finding("minor")
     world.issue()
-    respond(world, minor, response_type="plan_only", files=[])
-    assert review(world, minor, True).status == "closed"
+    world.respond(minor, response_type="plan_only", files=[])
+    assert world.review(minor, True).status == "closed"
     with tenant_scope(tenant_a):
         acc = load_accreditation(world.acc.id)
         assert services.open_blocking_findings(acc) == []
         assert [f.id for f in services.open_blocking_findings(acc, for_grant=True)] == [minor.id]
+
+
+def test_accepted_plans_and_unissued_nonconformities_block_a_grant_observations_never(
+        world, tenant_a):
+    planned = world.raise_finding("major")
+    issued_note = world.raise_finding("observation", clause="7.7")
+    world.issue()
+    world.respond(planned, response_type="plan_only", files=[])
+    assert world.review(planned, True).status == "plan_accepted"
+    assert world.load(issued_note.id).status == "closed"
+    with tenant_scope(tenant_a):  # back in progress: the team records more (test setup)
+        load_assessment(world.assessment.id).status = "in_progress"
+        commit()
+    recorded = world.raise_finding("minor", clause="7.5")
+    recorded_note = world.raise_finding("observation", clause="7.6")
+    assert [world.load(x.id).status for x in (recorded, recorded_note)] == ["recorded",
+                                                                             "recorded"]
+    expected = [planned.id, recorded.id]
+    with tenant_scope(tenant_a):
+        acc = load_accreditation(world.acc.id)
+        assert [x.id for x in services.open_blocking_findings(acc)] == expected
+        assert [x.id for x in services.open_blocking_findings(acc, for_grant=True)] == expected
+        a = load_assessment(world.assessment.id)
+        assert [x.id for x in services.open_blocking_findings(a)] == expected
 
 
 def _follow_up(world, tenant_a, finding):

@@ -5,13 +5,12 @@ withdraw, hand-over, due dates, proposed sanctions), each refusal with its reaso
 
 from __future__ import annotations
 
-import io
+import html
 import re
 from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
-from werkzeug.datastructures import FileStorage
 
 from accreditor.assessments.models import Assessment, TeamAssignment
 from accreditor.core.audit import AuditEvent
@@ -22,11 +21,12 @@ from accreditor.findings import services
 from accreditor.findings.models import Finding, FindingResponse, SanctionProposal
 from accreditor.tenants import services as tenant_services
 from accreditor.tenants.models import TenantPolicy
-from tests.assessments.assessment_helpers import ASSESSOR, LEAD, new_assessment
+from tests.assessments.assessment_helpers import ASSESSOR, LEAD, cal_setup, new_assessment
 from tests.auth.helpers import field_error, flashes, form_error, text
+from tests.conftest import extract_link
+from tests.factories import create_cab
 from tests.findings.conftest import STANDARD, build_world, load_assessment, load_finding
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 STATEMENT = "Reference weights were used past their calibration due date."
 
 
@@ -56,37 +56,23 @@ def count(model, tenant, *conds) -> int:
         return db.session.execute(select(func.count(model.id)).where(*conds)).scalar_one()
 
 
-def respond(world, finding_id: int, **kw) -> None:
-    data = {"response_type": "actions_completed", "correction": "Weights withdrawn from use.",
-            "cause_analysis": "The recall list was not maintained.",
-            "corrective_action": "Monthly recall review.",
-            "files": [FileStorage(io.BytesIO(PDF), filename="recall-list.pdf",
-                                  content_type="application/pdf")]}
-    data.update(kw)
-    with tenant_scope(world.tenant):
-        services.submit_response(load_finding(world.tenant, finding_id),
-                                 submitted_by_id=world.cab_user.id, **data)
-        commit()
-
-
-def review(world, finding_id: int, accept: bool, note: str | None = None) -> None:
-    with tenant_scope(world.tenant):
-        services.review_response(load_finding(world.tenant, finding_id), accept=accept,
-                                 note=note)
-        commit()
-
-
 def answered(world) -> Finding:
     """An issued major finding the CAB has answered once (awaiting review)."""
     f = world.raise_finding("major")
     world.issue()
-    respond(world, f.id)
+    world.respond(f.id)
     return f
 
 
-def fresh(world, finding_id: int) -> Finding:
-    db.session.expire_all()
-    return load_finding(world.tenant, finding_id)
+def proposal_rows(resp) -> list[tuple[str, ...]]:
+    """The cells of the finding page's proposed sanctions, as a reader sees them."""
+    m = re.search(r'<table[^>]*data-testid="proposals".*?<tbody>(.*?)</tbody>',
+                  resp.get_data(as_text=True), re.S)
+    if not m:
+        return []
+    return [tuple(" ".join(html.unescape(re.sub(r"<[^>]+>", " ", cell)).split())
+                  for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S))
+            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", m.group(1), re.S)]
 
 
 def assessment_status(world, assessment_id: int) -> str:
@@ -136,6 +122,21 @@ def test_a_refused_finding_shows_the_reason_beside_the_field_and_saves_nothing(
     assert count(Finding, world.tenant) == 0
 
 
+def test_lines_of_another_accreditation_and_locations_of_another_cab_are_refused(
+        client, login_as, world, tenant_a):
+    _, _, foreign_lines = cal_setup(tenant_a, legal_name="Other Metrology Ltd")
+    create_cab(tenant_a, "Zenith Calibration", locations=(("Z", "Zurich laboratory"),))
+    login_as(world.lead)
+    resp = client.post(raise_url(world), data=form_data(
+        world, item_ids=[str(world.item_ids[0]), str(foreign_lines[0])]))
+    assert resp.status_code == 400
+    assert field_error(resp, "item_ids") == "Choose scope lines of this accreditation."
+    resp = client.post(raise_url(world), data=form_data(world, location_codes=["A", "Z"]))
+    assert resp.status_code == 400
+    assert field_error(resp, "location_codes") == "Choose locations of this CAB."
+    assert count(Finding, tenant_a) == 0
+
+
 def test_a_finding_against_another_document_names_it(client, login_as, world):
     login_as(world.lead)
     resp = client.post(raise_url(world), data=form_data(
@@ -162,7 +163,7 @@ def test_an_experts_finding_awaits_confirmation_and_an_assessor_confirms_it(
     resp = client.post(f"{raise_url(world)}/confirm", data={"finding_id": f.id})
     assert resp.status_code == 403
     assert "rule 6" in form_error(resp)
-    assert fresh(world, f.id).status == "draft"
+    assert world.load(f.id).status == "draft"
 
     login_as(world.assessor)
     page = client.get(tab(world))
@@ -170,7 +171,7 @@ def test_an_experts_finding_awaits_confirmation_and_an_assessor_confirms_it(
     resp = client.post(f"{raise_url(world)}/confirm", data={"finding_id": f.id})
     assert resp.status_code == 302
     assert resp.headers["Location"].endswith("?tab=findings")
-    f = fresh(world, f.id)
+    f = world.load(f.id)
     assert (f.status, f.confirmed_by_id) == ("recorded", world.assessor.id)
     assert "Awaiting confirmation" not in text(client.get(tab(world)))
 
@@ -183,7 +184,7 @@ def test_a_manager_off_the_team_cannot_confirm_a_draft(client, login_as, world):
     resp = client.post(furl(world, f.id, "confirm"))
     assert resp.status_code == 403
     assert "rule 6" in form_error(resp)
-    assert fresh(world, f.id).status == "draft"
+    assert world.load(f.id).status == "draft"
 
 
 @pytest.mark.parametrize("who", ["observer", "outsider"])
@@ -226,7 +227,40 @@ def test_issuing_the_report_with_an_unconfirmed_draft_shows_the_rule_6_refusal(
     assert f"Refused (rule 6): finding(s) {f.reference} raised by a technical expert" in \
         form_error(resp)
     assert assessment_status(world, world.assessment.id) == "in_progress"
-    assert fresh(world, f.id).issued_at is None
+    assert world.load(f.id).issued_at is None
+
+
+def test_issuing_the_report_issues_the_findings_with_due_dates_and_mails_the_cab(
+        client, login_as, world, outbox):
+    with tenant_scope(world.tenant):
+        a = load_assessment(world.assessment.id)
+        a.report_summary, a.recommendation = "Effective system; one major finding.", "maintain"
+        commit()
+    major = world.raise_finding("major")
+    note = world.raise_finding("observation", clause="7.7")
+    login_as(world.lead)
+    resp = client.post(f"/alpha/assessments/{world.assessment.id}/issue")
+    assert resp.status_code == 302
+    assert assessment_status(world, world.assessment.id) == "report_issued"
+    today = date.today()
+    response_due, evidence_due = today + timedelta(days=30), today + timedelta(days=90)
+    major = world.load(major.id)
+    assert (major.status, major.response_due_on, major.evidence_due_on) == (
+        "open", response_due, evidence_due)
+    assert (world.load(note.id).status, world.load(note.id).closure_basis) == (
+        "closed", "no_response_required")
+
+    [msg] = [m for m in outbox(world.cab_user.email)
+             if m.subject.startswith("Assessment report issued")]
+    assert msg.subject == "Assessment report issued: 1 finding(s) to answer"
+    listed = (f"{major.reference} Major nonconformity ({STANDARD} 6.4): response due "
+              f"{response_due.isoformat()}, evidence due {evidence_due.isoformat()}")
+    assert f"- {listed}" in msg.text_body
+    assert f"- {note.reference} Observation ({STANDARD} 7.7): no response required" in \
+        msg.text_body
+    assert extract_link(msg.text_body, "/alpha/portal/") == "/alpha/portal/findings/"
+    assert f"<li>{listed}</li>" in msg.html_body
+    assert re.search(r'<a href="https?://[^/"]+/alpha/portal/findings/">', msg.html_body)
 
 
 def test_closing_the_assessment_with_open_findings_is_refused_with_the_reason(
@@ -253,7 +287,7 @@ def test_the_finding_page_shows_the_finding_and_the_thread(client, login_as, wor
                      "The balance used for mass calibration was not calibrated.",
                      "6.4 Equipment", "Balance B-12", "A – Head office", "Lena Lead",
                      "Answered: awaiting review", "Round 1",
-                     "Corrective actions completed, with evidence (type 2)",
+                     "Corrective actions completed (type 2)",
                      "The recall list was not maintained.", "recall-list.pdf",
                      "Review the CAB's answer (round 1)"):
         assert expected in body, expected
@@ -274,7 +308,7 @@ def test_an_assessor_not_on_the_team_cannot_accept_and_nothing_changes(
     resp = client.post(furl(world, f.id, "review"), data={"outcome": "accept"})
     assert resp.status_code == 403
     assert "Only the lead and assessors of this assessment" in form_error(resp)
-    f = fresh(world, f.id)
+    f = world.load(f.id)
     assert f.status == "responded"
     with tenant_scope(world.tenant):
         assert services.current_response(f).outcome is None
@@ -286,7 +320,7 @@ def test_rejecting_without_a_reason_is_refused_beside_the_field(client, login_as
     resp = client.post(furl(world, f.id, "review"), data={"outcome": "reject", "note": "  "})
     assert resp.status_code == 400
     assert field_error(resp, "note") == "Give the reason for rejecting the answer: the CAB sees it."
-    f = fresh(world, f.id)
+    f = world.load(f.id)
     assert f.status == "responded"
     with tenant_scope(world.tenant):
         assert services.current_response(f).outcome is None
@@ -305,15 +339,15 @@ def test_a_rejection_with_its_reason_opens_a_new_round_shown_on_the_page(
     assert "Answer rejected" in " ".join(flashes(page))
     assert reason in body and "Rejected by Asa Assessor" in body
     assert "Awaiting the CAB's round 2." in body
-    assert fresh(world, f.id).status == "open"
+    assert world.load(f.id).status == "open"
 
-    respond(world, f.id, corrective_action="Recall covering hired equipment.")
+    world.respond(f.id, corrective_action="Recall covering hired equipment.")
     body = text(client.get(furl(world, f.id)))
     assert 'data-testid="round-2"' in body and "Recall covering hired equipment." in body
     assert "Review the CAB's answer (round 2)" in body
     resp = client.post(furl(world, f.id, "review"), data={"outcome": "accept", "note": ""})
     assert resp.status_code == 302
-    f = fresh(world, f.id)
+    f = world.load(f.id)
     assert (f.status, f.closure_basis) == ("closed", "evidence_accepted")
     assert "Evidence accepted" in text(client.get(furl(world, f.id)))
 
@@ -341,7 +375,7 @@ def test_the_lead_edits_a_finding_before_issue_from_a_prefilled_form(client, log
     resp = client.post(furl(world, f.id, "edit"), data=form_data(
         world, grade_id="minor", statement="Reworded statement.", location_codes=["B"]))
     assert resp.status_code == 302
-    f = fresh(world, f.id)
+    f = world.load(f.id)
     assert (f.grade_label, f.statement, f.location_codes) == (
         "Minor nonconformity", "Reworded statement.", ["B"])
     assert count(AuditEvent, world.tenant, AuditEvent.action == "finding.updated") == 1
@@ -359,7 +393,10 @@ def test_an_issued_finding_cannot_be_edited_or_withdrawn(client, login_as, world
     assert "An issued finding cannot be changed" in form_error(resp)
     resp = client.post(furl(world, f.id, "withdraw"), data={"withdraw-reason": "Duplicate."})
     assert resp.status_code == 409
-    assert fresh(world, f.id).statement != "Changed."
+    assert "An issued finding cannot be changed" in form_error(resp)
+    f = world.load(f.id)
+    assert (f.status, f.withdrawn_reason) == ("open", None)
+    assert f.statement != "Changed."
 
 
 def test_an_expert_cannot_edit_a_confirmed_finding(client, login_as, world):
@@ -371,7 +408,7 @@ def test_an_expert_cannot_edit_a_confirmed_finding(client, login_as, world):
     assert client.get(furl(world, f.id, "edit")).status_code == 403
     resp = client.post(furl(world, f.id, "edit"), data=form_data(world, statement="Changed."))
     assert resp.status_code == 403
-    assert fresh(world, f.id).statement != "Changed."
+    assert world.load(f.id).statement != "Changed."
 
 
 def test_withdrawing_needs_a_reason(client, login_as, world):
@@ -380,11 +417,11 @@ def test_withdrawing_needs_a_reason(client, login_as, world):
     resp = client.post(furl(world, f.id, "withdraw"), data={"withdraw-reason": ""})
     assert resp.status_code == 400
     assert field_error(resp, "withdraw-reason") == "Give the reason for withdrawing the finding."
-    assert fresh(world, f.id).status == "recorded"
+    assert world.load(f.id).status == "recorded"
     resp = client.post(furl(world, f.id, "withdraw"),
                        data={"withdraw-reason": "Raised twice; see the other finding."})
     assert resp.status_code == 302
-    assert fresh(world, f.id).status == "withdrawn"
+    assert world.load(f.id).status == "withdrawn"
     assert "Withdrawn: Raised twice; see the other finding." in text(client.get(furl(world, f.id)))
 
 
@@ -417,7 +454,7 @@ def test_the_lead_hands_an_open_finding_to_a_follow_up_so_the_assessment_closes(
                        data={"handover-follow_up_id": later.id,
                              "handover-reason": "Checked at the follow-up."})
     assert resp.status_code == 302
-    assert fresh(world, f.id).followed_up_in_id == later.id
+    assert world.load(f.id).followed_up_in_id == later.id
     body = text(client.get(furl(world, f.id)))
     assert 'data-testid="follow-up"' in body and "Checked at the follow-up." in body
     assert f"/alpha/assessments/{later.id}?tab=findings" in body
@@ -429,7 +466,7 @@ def test_the_lead_hands_an_open_finding_to_a_follow_up_so_the_assessment_closes(
 def test_only_a_manager_extends_due_dates_and_never_earlier(client, login_as, world):
     f = world.raise_finding("major")
     world.issue()
-    f = fresh(world, f.id)
+    f = world.load(f.id)
     later = f.evidence_due_on + timedelta(days=30)
     login_as(world.lead)
     assert "Extend the due dates" not in text(client.get(furl(world, f.id)))
@@ -444,7 +481,7 @@ def test_only_a_manager_extends_due_dates_and_never_earlier(client, login_as, wo
     assert field_error(resp, "due-evidence_due_on") == \
         "A due date can be extended, not brought forward."
     assert client.post(furl(world, f.id, "due-dates"), data=data).status_code == 302
-    assert fresh(world, f.id).evidence_due_on == later
+    assert world.load(f.id).evidence_due_on == later
     assert later.isoformat() in text(client.get(furl(world, f.id)))
 
 
@@ -459,9 +496,34 @@ def test_a_critical_findings_proposed_suspension_is_listed_on_the_page(
     assert count(SanctionProposal, tenant_a) == 1
     with tenant_scope(tenant_a):
         f = db.session.execute(select(Finding)).scalar_one()
-    body = text(client.get(furl(world, f.id)))
-    assert "Proposed sanctions" in body and "Suspension of the affected scope" in body
-    assert "Critical finding (rule 16)" in body and "Proposed" in body
+    page = client.get(furl(world, f.id))
+    assert "Proposed sanctions" in text(page)
+    [(what, why, effective, status)] = proposal_rows(page)
+    assert what == "Suspension of the affected scope Critical finding (rule 16)"
+    assert why.startswith(f"Critical finding {f.reference} (Category 1): immediate suspension")
+    assert effective == world.assessment.planned_start_on.isoformat()
+    assert status == "Proposed"
+
+
+def test_an_experts_critical_finding_proposes_a_suspension_only_once_confirmed(
+        client, login_as, world, tenant_a):
+    with tenant_scope(tenant_a):
+        tenant_services.update_policy(TenantPolicy.current(), grading_scheme="ilac_g20")
+        commit()
+    f = world.raise_finding("cat1", by=world.expert)
+    assert world.load(f.id).status == "draft"
+    assert count(SanctionProposal, tenant_a) == 0  # a draft proposes nothing (rule 6)
+    login_as(world.assessor)
+    assert proposal_rows(client.get(furl(world, f.id))) == []
+    resp = client.post(furl(world, f.id, "confirm"))
+    assert resp.status_code == 302
+    assert world.load(f.id).status == "recorded"
+    with tenant_scope(tenant_a):
+        [p] = db.session.execute(select(SanctionProposal)).scalars().all()
+    assert (p.finding_id, p.kind, p.source, p.status, p.scope_item_ids, p.effective_on) == (
+        f.id, "suspension", "critical_finding", "proposed", world.item_ids[:1],
+        world.assessment.planned_start_on)
+    assert [row[3] for row in proposal_rows(client.get(furl(world, f.id)))] == ["Proposed"]
 
 
 def test_an_overdue_finding_shows_its_badge(client, login_as, world):
@@ -476,9 +538,9 @@ def test_a_minor_closed_on_a_plan_is_verified_on_site_at_the_next_visit(
         client, login_as, world):
     f = world.raise_finding("minor")
     world.issue()
-    respond(world, f.id, response_type="plan_only", files=[], correction=None,
+    world.respond(f.id, response_type="plan_only", files=[], correction=None,
             cause_analysis=None)
-    review(world, f.id, True)
+    world.review(f.id, True)
     later = follow_up(world)
     with tenant_scope(world.tenant):
         for user, role in ((world.lead, LEAD), (world.assessor, ASSESSOR)):
@@ -492,7 +554,7 @@ def test_a_minor_closed_on_a_plan_is_verified_on_site_at_the_next_visit(
     assert f.reference in text(page)
     resp = client.post(f"/alpha/assessments/{later.id}/findings/verify", data={"finding_id": f.id})
     assert resp.status_code == 302
-    f = fresh(world, f.id)
+    f = world.load(f.id)
     assert (f.verified_in_id, f.verified_at is not None) == (later.id, True)
     assert "Findings from earlier visits" not in text(
         client.get(f"/alpha/assessments/{later.id}?tab=findings"))
@@ -531,7 +593,7 @@ def test_a_cab_user_gets_404_on_the_staff_finding_urls(client, login_as, world):
     assert client.post(furl(world, f.id, "review"),
                        data={"outcome": "accept"}).status_code == 404
     assert client.post(raise_url(world), data=form_data(world)).status_code == 404
-    assert fresh(world, f.id).status == "responded"
+    assert world.load(f.id).status == "responded"
 
 
 def test_anonymous_users_are_sent_to_sign_in(client, world):
@@ -551,11 +613,11 @@ def test_the_finding_page_issues_the_same_statements_for_1_or_6_responses(
     one = world.raise_finding("major")
     six = world.raise_finding("major", clause="7.6")
     world.issue()
-    respond(world, one.id)
+    world.respond(one.id)
     for _ in range(5):
-        respond(world, six.id)
-        review(world, six.id, False, "Not enough.")
-    respond(world, six.id)
+        world.respond(six.id)
+        world.review(six.id, False, "Not enough.")
+    world.respond(six.id)
     assert count(FindingResponse, world.tenant, FindingResponse.finding_id == six.id) == 6
     login_as(world.lead)
 
@@ -637,4 +699,4 @@ def test_after_a_change_of_scheme_editing_asks_for_the_grade_again(client, login
     page = text(client.get(furl(world, f.id, "edit")))
     select_html = re.search(r'<select[^>]*name="grade_id".*?</select>', page, re.S).group(0)
     assert "selected" not in select_html
-    assert fresh(world, f.id).severity == "minor"
+    assert world.load(f.id).severity == "minor"
