@@ -21,6 +21,7 @@ from datetime import date, timedelta
 from flask import g
 from flask_babel import gettext as _
 from sqlalchemy import and_, case, delete, func, or_, select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from accreditor.assessments.models import (
     Assessment,
@@ -537,8 +538,14 @@ def submit_response(finding: Finding, *, response_type, correction=None, cause_a
     user = acting_user()
     if user is not None and not _is_cab_user_of(finding.cab_id):
         raise PermissionDenied(_("Only the CAB's own users answer its findings."))
-    # Two of the CAB's users answering at once: the second sees the first's round.
-    db.session.refresh(finding, with_for_update=True)
+    # Two of the CAB's users answering at once: the second waits, then sees the first's round.
+    # (A plain locked select: the finding may have been loaded with outer-joined relations,
+    # which PostgreSQL cannot lock.)
+    status, round_ = db.session.execute(
+        select(Finding.status, Finding.round).where(Finding.id == finding.id)
+        .with_for_update()).one()
+    set_committed_value(finding, "status", status)
+    set_committed_value(finding, "round", round_)
     if finding.status not in ANSWERABLE:
         raise Conflict(_("This finding is not awaiting an answer from you."),
                        code="finding_not_answerable")
