@@ -1,0 +1,180 @@
+"""Recording decisions: each refusal names its rule; a decision changes the scope, the status,
+the cycle and the schedule issue, and tells the CAB."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from accreditor.assessments.models import InterestDeclaration, TeamAssignment
+from accreditor.core.db import commit
+from accreditor.core.errors import ValidationFailed
+from accreditor.core.permissions import Role
+from accreditor.core.tenancy import tenant_scope
+from accreditor.decisions.models import ScheduleVersion
+from accreditor.decisions.services import DecisionRefused
+from accreditor.extensions import db
+from accreditor.findings.models import SanctionProposal
+from accreditor.scopes.models import ScopeEvent, ScopeItem
+from accreditor.tenants import services as tenant_services
+from accreditor.tenants.models import TenantPolicy
+from tests.decisions.conftest import TODAY, acc_of, decide, reported
+from tests.factories import create_member
+
+
+def applied_line(world, tenant) -> int:
+    """A line asked for in an extension (as an accepted application leaves it)."""
+    with tenant_scope(tenant):
+        item = ScopeItem(cab_id=world.cab.id, accreditation_id=world.acc.id, position=9,
+                         status="applied", fields={"discipline": "TEMP", "location": "A"},
+                         summary="Thermometers, -40 to 150 °C")
+        db.session.add(item)
+        commit()
+        return item.id
+
+
+def refusal_rules(exc) -> list[str]:
+    return [r.rule for r in exc.value.refusals]
+
+
+def test_a_team_member_of_a_cited_assessment_cannot_decide_even_an_observer(
+        world, decider, tenant_a):
+    reported(world)
+    with tenant_scope(tenant_a):
+        member = db.session.execute(select(TeamAssignment).where(
+            TeamAssignment.user_id == world.observer.id)).scalar_one()
+        assert member.role == "observer"
+        from accreditor.auth.models import Membership
+
+        m = db.session.execute(select(Membership).where(
+            Membership.user_id == world.observer.id)).scalar_one()
+        m.set_roles([Role.assessor, Role.decision_maker])
+        commit()
+    with pytest.raises(DecisionRefused, match=r"rule 1\)") as exc:
+        decide(world, world.observer, "maintain")
+    assert refusal_rules(exc) == ["1"]
+
+
+def test_a_consultant_never_decides(world, decider, tenant_a):
+    reported(world)
+    with tenant_scope(tenant_a):
+        db.session.add(InterestDeclaration(
+            user_id=decider.id, kind="consultancy", organisation="Another lab",
+            started_on=TODAY - timedelta(days=900), ended_on=TODAY - timedelta(days=200)))
+        commit()
+    with pytest.raises(DecisionRefused, match=r"rule 2\)") as exc:
+        decide(world, decider, "maintain")
+    assert refusal_rules(exc) == ["2"]
+
+
+def test_an_extension_is_refused_while_a_finding_is_open(world, decider, tenant_a):
+    f = world.raise_finding("major")
+    world.issue()
+    reported(world, recommendation="extend")
+    applied_line(world, tenant_a)
+    with pytest.raises(DecisionRefused, match=r"rule 13\)") as exc:
+        decide(world, decider, "extend")
+    assert refusal_rules(exc) == ["13"]
+    assert f.reference in str(exc.value.message)
+
+
+def test_a_partial_suspension_names_a_line_and_has_a_type(world, decider, tenant_a):
+    with pytest.raises(ValidationFailed) as exc:
+        decide(world, decider, "suspend", input_ids=[], extent="partial")
+    assert exc.value.field == "suspension_type"
+    with pytest.raises(ValidationFailed) as exc:
+        decide(world, decider, "suspend", input_ids=[], suspension_type="imposed")
+    assert exc.value.field == "extent"
+    with pytest.raises(DecisionRefused, match=r"rule 19\)"):
+        decide(world, decider, "suspend", input_ids=[], suspension_type="imposed",
+               extent="partial")
+
+
+def test_a_suspension_keeps_the_cycle_and_a_new_schedule_issue_follows(world, decider,
+                                                                       tenant_a):
+    with tenant_scope(tenant_a):
+        before = acc_of(world).cycle_end_on
+    d = decide(world, decider, "suspend", input_ids=[], suspension_type="imposed",
+               extent="full")
+    with tenant_scope(tenant_a):
+        acc = acc_of(world)
+        assert (acc.status, acc.cycle_end_on) == ("suspended", before)  # rule 8
+        assert d.max_end_on == TODAY + timedelta(days=0) + (d.max_end_on - TODAY)
+        assert (d.max_end_on.year * 12 + d.max_end_on.month) - (TODAY.year * 12 + TODAY.month) \
+            == 3
+        versions = db.session.execute(select(ScheduleVersion)).scalars().all()
+        assert [(v.issue_no, v.status) for v in versions] == [(1, "suspended")]
+        assert d.schedule_issue == 1
+        events = db.session.execute(select(ScopeEvent).where(
+            ScopeEvent.decision_id == d.id)).scalars().all()
+        assert [e.to_status for e in events] == ["suspended"]
+
+
+def test_an_extension_while_fully_suspended_is_refused(world, decider):
+    decide(world, decider, "suspend", input_ids=[], suspension_type="voluntary", extent="full")
+    applied_line(world, world.tenant)
+    reported(world, recommendation="extend")
+    with pytest.raises(DecisionRefused, match=r"rule 21\)") as exc:
+        decide(world, decider, "extend")
+    assert "21" in refusal_rules(exc)
+
+
+def test_the_initial_grant_starts_the_cycle_and_issues_schedule_1(applicant, decider, outbox,
+                                                                  tenant_a):
+    reported(applicant, recommendation="grant")
+    d = decide(applicant, decider, "grant")
+    with tenant_scope(tenant_a):
+        acc = acc_of(applicant)
+        assert (acc.status, acc.cycle_start_on, acc.initial_grant_on) == (
+            "accredited", TODAY, TODAY)
+        assert acc.number
+        statuses = db.session.execute(select(ScopeItem.status).where(
+            ScopeItem.accreditation_id == acc.id)).scalars().all()
+        assert statuses == ["accredited"]
+    assert d.schedule_issue == 1
+    [msg] = outbox(applicant.cab_user.email)
+    assert "grant" in msg.subject and "Schedule of accreditation: issue 1." in msg.text_body
+
+
+def test_a_refusal_closes_the_application(applicant, decider, tenant_a):
+    reported(applicant, recommendation="refuse")
+    d = decide(applicant, decider, "refuse")
+    with tenant_scope(tenant_a):
+        assert acc_of(applicant).status == "refused"
+    assert d.schedule_issue is None
+
+
+def test_a_suspension_decision_settles_the_proposed_sanction(world, decider, tenant_a):
+    with tenant_scope(tenant_a):
+        tenant_services.update_policy(TenantPolicy.current(), grading_scheme="ilac_g20")
+        commit()
+    world.raise_finding("cat1")
+    decide(world, decider, "suspend", input_ids=[], suspension_type="imposed", extent="partial",
+           item_ids=world.item_ids[:1])
+    with tenant_scope(tenant_a):
+        assert db.session.execute(select(SanctionProposal.status)).scalar_one() == "decided"
+
+
+def test_a_decision_on_a_reassessment_starts_the_next_cycle(world, decider, tenant_a):
+    reported(world, recommendation="maintain", type_="reassessment")
+    d = decide(world, decider, "maintain", effective_on=TODAY + timedelta(days=10))
+    with tenant_scope(tenant_a):
+        acc = acc_of(world)
+        assert acc.cycle_start_on == TODAY + timedelta(days=10)
+        assert acc.cycle_end_on.year - acc.cycle_start_on.year == 5
+    assert d.schedule_issue is None
+
+
+def test_a_committee_needs_its_members(world, decider, tenant_a):
+    reported(world)
+    with tenant_scope(tenant_a):
+        tenant_services.update_policy(TenantPolicy.current(), decision_committee_size=2)
+        commit()
+    with pytest.raises(ValidationFailed) as exc:
+        decide(world, decider, "maintain")
+    assert exc.value.field == "maker_ids"
+    other = create_member(tenant_a, "second@alpha.example.org", [Role.decision_maker])
+    d = decide(world, decider, "maintain", maker_ids=[decider.id, other.id])
+    assert d.kind == "maintain"
