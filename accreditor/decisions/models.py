@@ -71,6 +71,8 @@ class Decision(TenantScoped, CabScoped, TimestampMixin, Base):
     extent: Mapped[str | None] = mapped_column(String(10))
     location_codes: Mapped[list] = mapped_column(JSON, default=list)
     max_end_on: Mapped[date | None]
+    # Set once by the daily job when the suspension reached ``max_end_on`` unresolved (rule 18)
+    max_end_flagged_on: Mapped[date | None]
     # The schedule issue it produced (None: the scope did not change)
     schedule_issue: Mapped[int | None]
 

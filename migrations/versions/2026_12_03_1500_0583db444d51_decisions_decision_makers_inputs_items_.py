@@ -32,6 +32,7 @@ def upgrade():
     sa.Column('extent', sa.String(length=10), nullable=True),
     sa.Column('location_codes', sa.JSON(), nullable=False),
     sa.Column('max_end_on', sa.Date(), nullable=True),
+    sa.Column('max_end_flagged_on', sa.Date(), nullable=True),
     sa.Column('schedule_issue', sa.Integer(), nullable=True),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),

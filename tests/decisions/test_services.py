@@ -178,3 +178,31 @@ def test_a_committee_needs_its_members(world, decider, tenant_a):
     other = create_member(tenant_a, "second@alpha.example.org", [Role.decision_maker])
     d = decide(world, decider, "maintain", maker_ids=[decider.id, other.id])
     assert d.kind == "maintain"
+
+
+def test_a_suspension_past_its_maximum_is_flagged_once_for_the_manager(world, decider, outbox,
+                                                                       tenant_a):
+    from accreditor.decisions.jobs import suspension_deadlines
+
+    d = decide(world, decider, "suspend", input_ids=[], suspension_type="imposed",
+               extent="full")
+    assert suspension_deadlines(d.max_end_on.isoformat()) == 0  # not past it yet
+    late = (d.max_end_on + timedelta(days=1)).isoformat()
+    assert suspension_deadlines(late) == 1
+    assert suspension_deadlines(late) == 0
+    subjects = [m.subject for m in outbox(world.manager.email)]
+    assert len([s for s in subjects if "reached its maximum" in s]) == 1
+
+
+def test_a_reinstated_suspension_is_not_flagged(world, decider, tenant_a):
+    from accreditor.decisions.jobs import suspension_deadlines
+
+    d = decide(world, decider, "suspend", input_ids=[], suspension_type="financial",
+               extent="full")
+    with tenant_scope(tenant_a):
+        from accreditor.scopes import services as scope_services
+
+        scope_services.reinstate(acc_of(world), item_ids=world.item_ids,
+                                 effective_on=TODAY + timedelta(days=5))
+        commit()
+    assert suspension_deadlines((d.max_end_on + timedelta(days=1)).isoformat()) == 0
