@@ -123,7 +123,7 @@ def _ids(values: Iterable | None) -> list[int]:
 
 def queue(limit: int = 200) -> list:
     """Reports with a recommendation no decision has answered yet, oldest first."""
-    answered = select(Decision.assessment_id).where(Decision.assessment_id.is_not(None))
+    answered = select(DecisionInput.assessment_id)  # cited by a decision: answered
     return list(db.session.execute(
         select(Assessment).where(Assessment.status.in_(REPORTED),
                                  Assessment.recommendation.is_not(None),
@@ -426,6 +426,24 @@ def _carry_out(acc: Accreditation, decision: Decision, clean: dict) -> None:
                 "status": [AccreditationStatus.applicant.value, acc.status]})
     elif kind == K.maintain and _on_reassessment(clean["input_ids"]):
         _next_cycle(acc, on)
+    elif kind == K.follow_up:
+        _plan_follow_up(acc, clean["input_ids"], on)
+
+
+FOLLOW_UP_AFTER = relativedelta(months=1)
+
+
+def _plan_follow_up(acc: Accreditation, input_ids: list[int], on: date) -> None:
+    """A draft follow-up assessment a month on, at the cited assessment's locations: the
+    planner moves it and proposes its team as usual."""
+    from accreditor.assessments import services as assessments
+
+    codes = db.session.execute(select(Assessment.location_codes).where(
+        Assessment.id.in_(input_ids)).order_by(Assessment.planned_start_on.desc())
+        .limit(1)).scalar_one_or_none() or []
+    start = on + FOLLOW_UP_AFTER
+    assessments.create_assessment(acc, AssessmentType.follow_up.value, "onsite", start, start,
+                                  codes)
 
 
 def _on_reassessment(input_ids: list[int]) -> bool:

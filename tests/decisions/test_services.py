@@ -206,3 +206,19 @@ def test_a_reinstated_suspension_is_not_flagged(world, decider, tenant_a):
                                  effective_on=TODAY + timedelta(days=5))
         commit()
     assert suspension_deadlines((d.max_end_on + timedelta(days=1)).isoformat()) == 0
+
+
+def test_requiring_a_follow_up_plans_a_draft_follow_up_assessment(world, decider, tenant_a):
+    from accreditor.assessments.models import Assessment
+
+    reported(world, recommendation="further_assessment")
+    decide(world, decider, "follow_up")
+    with tenant_scope(tenant_a):
+        [follow] = db.session.execute(select(Assessment).where(
+            Assessment.type == "follow_up")).scalars().all()
+        assert (follow.status, follow.accreditation_id, follow.location_codes) == (
+            "draft", world.acc.id, ["A"])
+        assert follow.planned_start_on > TODAY
+        from accreditor.decisions import services
+
+        assert services.queue() == []  # the recommendation is answered
