@@ -794,6 +794,27 @@ def verify_on_site(finding: Finding, assessment: Assessment) -> None:
     audit.record("finding.verified_on_site", finding, changes=changes)
 
 
+def _blocking(for_grant: bool = False):
+    """The condition of :func:`open_blocking_findings` on one finding."""
+    blocking = Finding.status.in_(OPEN_STATUSES + UNISSUED)
+    if for_grant:
+        blocking = or_(blocking, and_(Finding.status == F.closed.value,
+                                      Finding.closure_basis == ClosureBasis.plan_accepted.value))
+    return and_(Finding.severity != Severity.observation.value, blocking)
+
+
+def blocking_counts(accreditation_ids: Iterable[int], *, for_grant: bool = False
+                    ) -> dict[int, int]:
+    """How many blocking findings each accreditation has (one grouped statement)."""
+    ids = list(accreditation_ids)
+    if not ids:
+        return {}
+    return dict(db.session.execute(
+        select(Finding.accreditation_id, func.count(Finding.id))
+        .where(Finding.accreditation_id.in_(ids), _blocking(for_grant))
+        .group_by(Finding.accreditation_id)).all())
+
+
 def open_blocking_findings(target: Accreditation | Assessment, *, for_grant: bool = False
                            ) -> list[Finding]:
     """Nonconformities not closed (an accepted plan awaiting evidence still blocks) of an
@@ -805,13 +826,8 @@ def open_blocking_findings(target: Accreditation | Assessment, *, for_grant: boo
         where = Finding.accreditation_id == target.id
     else:
         where = or_(Finding.assessment_id == target.id, Finding.followed_up_in_id == target.id)
-    blocking = Finding.status.in_(OPEN_STATUSES + UNISSUED)
-    if for_grant:
-        blocking = or_(blocking, and_(Finding.status == F.closed.value,
-                                      Finding.closure_basis == ClosureBasis.plan_accepted.value))
-    return list(db.session.execute(select(Finding).where(
-        where, Finding.severity != Severity.observation.value, blocking)
-        .order_by(Finding.assessment_id, Finding.seq)).scalars())
+    return list(db.session.execute(select(Finding).where(where, _blocking(for_grant))
+                                   .order_by(Finding.assessment_id, Finding.seq)).scalars())
 
 
 def unhanded_open(assessment: Assessment) -> list[Finding]:
