@@ -6,7 +6,9 @@ platform: each closed assessment's recommendation gets the decision taken on it 
 from the paper file (the scope changes themselves were loaded with the scope history), and each
 live accreditation its current schedule as issue 1. Reports still awaiting a decision — the
 calibration laboratory's special assessment with its open findings — stay in the queue for the
-demo's decision maker (``decider@…``).
+demo's decision maker (``decider@…``). Sam (``assessor@…``), who leads that assessment, also
+holds the decision-maker role (as AB staff often do): he is refused as its decision maker
+(rule 1).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ def load_decisions_demo(tenant) -> None:
         User.email == f"decider@{tenant.slug}.example.org")).scalar_one_or_none()
     if decider is None:
         return
+    _sam_also_decides(tenant)
     held = db.session.execute(select(Assessment).where(
         Assessment.status == AssessmentStatus.closed.value,
         Assessment.recommendation.is_not(None)).order_by(Assessment.planned_start_on)).scalars()
@@ -55,3 +58,21 @@ def load_decisions_demo(tenant) -> None:
         if db.session.execute(select(ScheduleVersion.id).where(
                 ScheduleVersion.accreditation_id == acc.id).limit(1)).first() is None:
             issue_schedule(acc, None)
+
+
+def _sam_also_decides(tenant) -> None:
+    from sqlalchemy.orm import selectinload
+
+    from accreditor.auth.models import Membership
+    from accreditor.core.permissions import Role
+
+    m = db.session.execute(select(Membership).join(User, User.id == Membership.user_id).where(
+        User.email == f"assessor@{tenant.slug}.example.org")
+        .options(selectinload(Membership.role_rows))).scalar_one_or_none()
+    if m is None or Role.decision_maker in m.roles:
+        return
+    before = sorted(r.value for r in m.roles)
+    m.set_roles([*m.roles, Role.decision_maker])
+    db.session.flush()
+    audit.record("membership.updated", m, changes={
+        "roles": [before, sorted(r.value for r in m.roles)]})

@@ -1,0 +1,57 @@
+"""The decision journey in a real browser, on the demo data of the ``nab`` body: the decision
+maker opens the queue, takes the calibration laboratory's reported special assessment, tries to
+record it with Sam — who led that assessment — as decision maker and is refused (rule 1), then
+records it as the independent decision maker; the CAB sees the decision on its accreditation.
+(Certificate and schedule PDFs come with the rest of issue 6.)"""
+
+from __future__ import annotations
+
+from tests.e2e.test_assessments import sign_out
+from tests.e2e.test_foundation import sign_in
+
+try:
+    from playwright.sync_api import Page, expect
+except ImportError:  # the `browser` fixture then skips (or fails under REQUIRE_BROWSER=1)
+    Page = expect = None
+
+PASSWORD = "Accreditor-demo-2026"
+DECIDER, SAM = "Dana Decider (NAB)", "Sam Assessor (NAB)"
+RATIONALE = "Report and findings reviewed; the open findings are followed within their deadlines."
+
+
+def test_a_team_member_is_refused_and_an_independent_decision_maker_decides(
+        page: Page, live_server):
+    sign_in(page, "decider@nab.example.org", PASSWORD)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Decisions",
+                                                             exact=True).click()
+    row = page.get_by_test_id("queue-row").filter(has_text="Precision Metrology")
+    expect(row).to_have_count(1)
+    row.get_by_role("link", name="Decide").click()
+    expect(page.get_by_role("heading", name="Record a decision")).to_be_visible()
+    expect(page.get_by_test_id("recommendation")).to_contain_text("Maintain")
+
+    # Sam led the assessment: refused, nothing recorded.
+    makers = page.get_by_test_id("maker_ids")
+    makers.get_by_label(DECIDER).uncheck()
+    makers.get_by_label(SAM).check()
+    page.get_by_label("Rationale").fill(RATIONALE)
+    page.get_by_role("button", name="Record the decision").click()
+    expect(page.get_by_test_id("refusals")).to_contain_text("rule 1")
+    expect(page.get_by_test_id("refusals")).to_contain_text("Sam Assessor")
+
+    # The independent decision maker records it.
+    makers = page.get_by_test_id("maker_ids")
+    makers.get_by_label(SAM).uncheck()
+    makers.get_by_label(DECIDER).check()
+    page.get_by_label("Rationale").fill(RATIONALE)
+    page.get_by_role("button", name="Record the decision").click()
+    expect(page.get_by_role("status")).to_contain_text("Decision recorded")
+    expect(page.get_by_text(RATIONALE)).to_be_visible()
+    sign_out(page)
+
+    # The CAB sees it on its accreditation.
+    sign_in(page, "cab@nab.example.org", PASSWORD)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Our accreditation",
+                                                             exact=True).click()
+    page.get_by_role("link", name="ISO/IEC 17025 – Calibration laboratories").first.click()
+    expect(page.get_by_text(RATIONALE)).to_be_visible()
