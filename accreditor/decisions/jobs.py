@@ -12,28 +12,33 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from accreditor.core import audit
 from accreditor.core.db import commit
 from accreditor.core.jobs import job, periodic
 from accreditor.core.mail import send_mail
 from accreditor.core.tenancy import tenant_scope
-from accreditor.decisions.models import Decision, DecisionItem, DecisionKind
+from accreditor.decisions.models import Decision, DecisionKind
 from accreditor.extensions import db
-from accreditor.scopes.models import ItemStatus, ScopeItem
+from accreditor.scopes.models import ItemStatus, ScopeEvent, ScopeItem
 from accreditor.tenants.models import Tenant
 
 
 def overdue_suspensions(today: date) -> list[Decision]:
-    """Suspension decisions past their maximum whose lines are still (partly) suspended and not
-    yet flagged."""
-    still_suspended = select(DecisionItem.decision_id).join(
-        ScopeItem, ScopeItem.id == DecisionItem.scope_item_id).where(
-        ScopeItem.status == ItemStatus.suspended.value)
+    """Suspension decisions that reached their maximum, not yet flagged, under which a line is
+    still suspended: the line's latest suspension is this decision's (a line suspended again
+    later runs on the later decision's maximum)."""
+    latest = (select(ScopeEvent.scope_item_id, func.max(ScopeEvent.id).label("event_id"))
+              .where(ScopeEvent.to_status == ItemStatus.suspended.value)
+              .group_by(ScopeEvent.scope_item_id).subquery())
+    still_under = (select(ScopeEvent.decision_id)
+                   .join(latest, latest.c.event_id == ScopeEvent.id)
+                   .join(ScopeItem, ScopeItem.id == ScopeEvent.scope_item_id)
+                   .where(ScopeItem.status == ItemStatus.suspended.value))
     return list(db.session.execute(select(Decision).where(
-        Decision.kind == DecisionKind.suspend.value, Decision.max_end_on < today,
-        Decision.max_end_flagged_on.is_(None), Decision.id.in_(still_suspended))
+        Decision.kind == DecisionKind.suspend.value, Decision.max_end_on <= today,
+        Decision.max_end_flagged_on.is_(None), Decision.id.in_(still_under))
         .order_by(Decision.max_end_on, Decision.id)).scalars())
 
 

@@ -63,6 +63,7 @@ from accreditor.decisions.models import (
 from accreditor.extensions import db
 from accreditor.scopes import services as scopes
 from accreditor.scopes.models import (
+    LIVE_STATUSES,
     Accreditation,
     AccreditationStatus,
     ItemStatus,
@@ -76,7 +77,7 @@ K = DecisionKind
 # Assessments whose report may be cited: issued (or closed afterwards).
 REPORTED = (AssessmentStatus.report_issued.value, AssessmentStatus.closed.value)
 # Decisions that rest on an assessment's report.
-NEEDS_INPUT = frozenset({K.grant, K.extend, K.maintain, K.reinstate, K.follow_up})
+NEEDS_INPUT = frozenset({K.grant, K.extend, K.maintain, K.reinstate, K.follow_up, K.refuse})
 # The team's recommendation → the decision it asks for.
 FROM_RECOMMENDATION = {"grant": K.grant, "maintain": K.maintain, "extend": K.extend,
                        "reduce": K.reduce, "suspend": K.suspend, "withdraw": K.withdraw,
@@ -123,10 +124,13 @@ def _ids(values: Iterable | None) -> list[int]:
 
 def queue(limit: int = 200) -> list:
     """Reports with a recommendation no decision has answered yet, oldest first."""
-    answered = select(DecisionInput.assessment_id)  # cited by a decision: answered
+    answered = select(Decision.assessment_id).where(Decision.assessment_id.is_not(None))
+    live = select(Accreditation.id).where(Accreditation.status.in_(
+        [AccreditationStatus.applicant.value, *(st.value for st in LIVE_STATUSES)]))
     return list(db.session.execute(
         select(Assessment).where(Assessment.status.in_(REPORTED),
                                  Assessment.recommendation.is_not(None),
+                                 Assessment.accreditation_id.in_(live),
                                  Assessment.id.notin_(answered))
         .order_by(Assessment.report_issued_at, Assessment.id).limit(limit)).scalars())
 
@@ -172,6 +176,9 @@ def _clean(acc: Accreditation, *, kind, rationale, effective_on, maker_ids, inpu
     if effective_on is None:
         raise ValidationFailed(_("Give the date the decision takes effect."),
                                field="effective_on")
+    if effective_on > date.today():
+        raise ValidationFailed(_("A decision takes effect on the day it is taken or earlier; "
+                                 "record it on the day it takes effect."), field="effective_on")
     policy = TenantPolicy.current()
     makers = _ids(maker_ids)
     if len(makers) < policy.decision_committee_size:
@@ -179,6 +186,12 @@ def _clean(acc: Accreditation, *, kind, rationale, effective_on, maker_ids, inpu
             _("Name the decision maker.") if policy.decision_committee_size == 1 else
             _("Name the %(n)d members of the decision committee.",
               n=policy.decision_committee_size), field="maker_ids")
+    recorder = acting_user()
+    if recorder is not None and not has_role(Role.admin, Role.manager) \
+            and recorder.id not in makers:
+        raise ValidationFailed(_("Record your own decision: you are one of its decision makers "
+                                 "(a manager records a committee's decision as secretary)."),
+                               field="maker_ids")
     eligible = {uid for uid, _name in decision_makers()}
     if set(makers) - eligible:
         raise ValidationFailed(_("Each decision maker must hold the decision-maker role."),
@@ -253,6 +266,22 @@ def _items(acc: Accreditation, kind: DecisionKind, ids: list[int], extent: Exten
     return list(db.session.execute(stmt.order_by(ScopeItem.position, ScopeItem.id)).scalars())
 
 
+def _concerned_assessments(acc: Accreditation, inputs: list[int]) -> set[int]:
+    from accreditor.findings.models import Finding, ProposalStatus, SanctionProposal
+
+    unanswered = select(Assessment.id).where(
+        Assessment.accreditation_id == acc.id, Assessment.status.in_(REPORTED),
+        Assessment.recommendation.is_not(None),
+        Assessment.id.notin_(select(Decision.assessment_id).where(
+            Decision.assessment_id.is_not(None))))
+    proposed = select(Finding.assessment_id).join(
+        SanctionProposal, SanctionProposal.finding_id == Finding.id).where(
+        SanctionProposal.accreditation_id == acc.id,
+        SanctionProposal.status == ProposalStatus.proposed.value)
+    return set(inputs) | set(db.session.execute(unanswered).scalars()) | set(
+        db.session.execute(proposed).scalars())
+
+
 def check_decision(acc: Accreditation, clean: dict, *, today: date | None = None
                    ) -> list[Refusal]:
     """Every rule the proposed decision breaks (empty: it may be recorded)."""
@@ -264,16 +293,18 @@ def check_decision(acc: Accreditation, clean: dict, *, today: date | None = None
     kind, makers, inputs = clean["kind"], clean["maker_ids"], clean["input_ids"]
     out: list[Refusal] = []
     names = dict(decision_makers())
-    # Rule 1: nobody who assessed decides.
-    if inputs and makers:
+    # Rule 1: nobody who assessed decides — on the cited reports, on the reports of this
+    # accreditation still awaiting a decision, and on the findings whose proposals it settles.
+    concerned = _concerned_assessments(acc, inputs)
+    if concerned and makers:
         for uid, aid in db.session.execute(
                 select(TeamAssignment.user_id, TeamAssignment.assessment_id).where(
-                    TeamAssignment.assessment_id.in_(inputs),
+                    TeamAssignment.assessment_id.in_(concerned),
                     TeamAssignment.user_id.in_(makers))
                 .order_by(TeamAssignment.assessment_id)).all():
             out.append(Refusal("1", "maker_on_team", _(
-                "Refused (rule 1): %(n)s was on the team of assessment %(a)s, cited as input, "
-                "and cannot take this decision.", n=names.get(uid, uid), a=aid)))
+                "Refused (rule 1): %(n)s was on the team of assessment %(a)s, which this "
+                "decision rests on, and cannot take it.", n=names.get(uid, uid), a=aid)))
     # Rule 2: consultants never decide.
     lookback = TenantPolicy.current().consultancy_lookback_years
     since = today - relativedelta(years=lookback)
@@ -331,6 +362,9 @@ def check_decision(acc: Accreditation, clean: dict, *, today: date | None = None
         out.append(Refusal("19", "partial_names_nothing", _(
             "Refused (rule 19): a partial suspension names at least one scope line or a "
             "location with lines.")))
+    if kind == K.refuse and not clean["items"]:
+        out.append(Refusal("scope", "nothing_to_refuse", _(
+            "There are no requested lines to refuse.")))
     if kind == K.reduce and not clean["items"]:
         out.append(Refusal("scope", "reduce_names_nothing", _(
             "Name the lines removed from the scope.")))
@@ -347,7 +381,10 @@ def record_decision(acc: Accreditation, *, kind, rationale, effective_on, maker_
     if acting_user() is not None and not has_role(*RECORDERS):
         raise PermissionDenied(_("Only a decision maker (or a manager recording a committee's "
                                  "decision) records decisions."))
-    # With its programme (the IB-type rule and the grant read it).
+    # One decision at a time per accreditation (line statuses, the next schedule issue), then
+    # the accreditation with its programme (the IB-type rule and the grant read it).
+    db.session.execute(select(Accreditation.id).where(Accreditation.id == acc.id)
+                       .with_for_update())
     acc = db.session.execute(select(Accreditation).where(Accreditation.id == acc.id)
                              .options(joinedload(Accreditation.programme))).scalar_one()
     if not acc.is_live and acc.status != AccreditationStatus.applicant:
@@ -419,12 +456,15 @@ def _carry_out(acc: Accreditation, decision: Decision, clean: dict) -> None:
             scopes.change_items(acc, clean["items"], ItemStatus.refused, effective_on=on,
                                 reason_code=ReasonCode.refusal, reason=reason,
                                 decision_id=decision.id)
-        if acc.status == AccreditationStatus.applicant:
+        still_applied = db.session.execute(select(ScopeItem.id).where(
+            ScopeItem.accreditation_id == acc.id,
+            ScopeItem.status == ItemStatus.applied.value).limit(1)).first()
+        if acc.status == AccreditationStatus.applicant and still_applied is None:
             acc.status = AccreditationStatus.refused.value
             db.session.flush()
             audit.record("accreditation.status_changed", acc, changes={
                 "status": [AccreditationStatus.applicant.value, acc.status]})
-    elif kind == K.maintain and _on_reassessment(clean["input_ids"]):
+    if kind in RENEWING and _answers_reassessment(clean["assessment_id"], decision.id):
         _next_cycle(acc, on)
     elif kind == K.follow_up:
         _plan_follow_up(acc, clean["input_ids"], on)
@@ -446,10 +486,20 @@ def _plan_follow_up(acc: Accreditation, input_ids: list[int], on: date) -> None:
                                   codes)
 
 
-def _on_reassessment(input_ids: list[int]) -> bool:
-    return bool(input_ids) and db.session.execute(select(Assessment.id).where(
-        Assessment.id.in_(input_ids),
-        Assessment.type == AssessmentType.reassessment.value).limit(1)).first() is not None
+# Decisions on a reassessment that continue the accreditation start its next cycle.
+RENEWING = frozenset({K.maintain, K.extend, K.reduce})
+
+
+def _answers_reassessment(assessment_id: int | None, decision_id: int) -> bool:
+    """The decision answers a reassessment's report that no earlier decision answered."""
+    if assessment_id is None:
+        return False
+    if db.session.execute(select(Assessment.type).where(
+            Assessment.id == assessment_id)).scalar_one() != AssessmentType.reassessment.value:
+        return False
+    return db.session.execute(select(Decision.id).where(
+        Decision.assessment_id == assessment_id, Decision.id != decision_id).limit(1)
+    ).first() is None
 
 
 def _next_cycle(acc: Accreditation, on: date) -> None:
@@ -490,9 +540,16 @@ def _settle_proposals(acc: Accreditation, decision: Decision) -> None:
 
     if decision.kind not in (K.suspend, K.refuse, K.withdraw, K.reduce):
         return
+    whole = decision.kind == K.withdraw or decision.extent == Extent.full or (
+        decision.kind == K.refuse and acc.status == AccreditationStatus.refused)
+    acted_on = set(db.session.execute(select(DecisionItem.scope_item_id).where(
+        DecisionItem.decision_id == decision.id)).scalars())
     for p in db.session.execute(select(SanctionProposal).where(
             SanctionProposal.accreditation_id == acc.id,
             SanctionProposal.status == ProposalStatus.proposed.value)).scalars():
+        # Settled only when the decision covers its lines (an empty list: the whole scope).
+        if not whole and (not p.scope_item_ids or not set(p.scope_item_ids) <= acted_on):
+            continue
         p.status = ProposalStatus.decided.value
         p.resolved_at = utcnow()
         p.resolved_by_id = decision.recorded_by_id

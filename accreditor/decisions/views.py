@@ -183,7 +183,7 @@ def _form_page(acc: Accreditation, form: DecisionForm, answered_id: int | None, 
     ctx = {
         "acc": acc, "form": form, "refusals": list(refusals), "citable": citable, "team": team,
         "answered": answered, "answered_id": answered_id,
-        "findings": finding_services.open_blocking_findings(acc),
+        "findings": finding_services.open_blocking_findings(acc, for_grant=True),
         # (value, label) of each checkbox list
         "maker_rows": services.decision_makers(),
         "input_rows": [(a.id, _("Assessment %(n)d: %(t)s, %(d)s", n=a.id,

@@ -798,8 +798,10 @@ def _blocking(for_grant: bool = False):
     """The condition of :func:`open_blocking_findings` on one finding."""
     blocking = Finding.status.in_(OPEN_STATUSES + UNISSUED)
     if for_grant:
+        # Closed on a plan alone and not yet verified on site.
         blocking = or_(blocking, and_(Finding.status == F.closed.value,
-                                      Finding.closure_basis == ClosureBasis.plan_accepted.value))
+                                      Finding.closure_basis == ClosureBasis.plan_accepted.value,
+                                      Finding.verified_at.is_(None)))
     return and_(Finding.severity != Severity.observation.value, blocking)
 
 
@@ -820,8 +822,9 @@ def open_blocking_findings(target: Accreditation | Assessment, *, for_grant: boo
     """Nonconformities not closed (an accepted plan awaiting evidence still blocks) of an
     accreditation's assessments, or of one assessment (its own and those handed to it): a grant
     or extension decision is refused while any exists (rule 13). ``for_grant`` also counts
-    findings closed on an accepted plan alone — for an initial grant or an extension every
-    nonconformity is corrected with evidence (DOMAIN.md §2.8: SAMM, UKAS)."""
+    findings closed on an accepted plan alone and not yet verified on site — for an initial
+    grant or an extension every nonconformity is corrected with evidence (DOMAIN.md §2.8:
+    SAMM, UKAS)."""
     if isinstance(target, Accreditation):
         where = Finding.accreditation_id == target.id
     else:

@@ -39,8 +39,10 @@ def acc_of(world) -> Accreditation:
 def decide(world, maker, kind: str, **kw):
     data = {"kind": kind, "rationale": "Independent review of the report and the findings.",
             "effective_on": TODAY, "maker_ids": [maker.id],
-            "input_ids": [world.assessment.id]}
+            "input_ids": [world.assessment.id], "assessment_id": world.assessment.id}
     data.update(kw)
+    if not data["input_ids"]:
+        data["assessment_id"] = None  # a decision on no report (a financial suspension …)
     with tenant_scope(world.tenant):
         d = services.record_decision(acc_of(world), **data)
         commit()

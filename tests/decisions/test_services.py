@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from dateutil.relativedelta import relativedelta
 from sqlalchemy import select
 
 from accreditor.assessments.models import InterestDeclaration, TeamAssignment
@@ -101,9 +102,7 @@ def test_a_suspension_keeps_the_cycle_and_a_new_schedule_issue_follows(world, de
     with tenant_scope(tenant_a):
         acc = acc_of(world)
         assert (acc.status, acc.cycle_end_on) == ("suspended", before)  # rule 8
-        assert d.max_end_on == TODAY + timedelta(days=0) + (d.max_end_on - TODAY)
-        assert (d.max_end_on.year * 12 + d.max_end_on.month) - (TODAY.year * 12 + TODAY.month) \
-            == 3
+        assert d.max_end_on == TODAY + relativedelta(months=3)  # max_suspension_months
         versions = db.session.execute(select(ScheduleVersion)).scalars().all()
         assert [(v.issue_no, v.status) for v in versions] == [(1, "suspended")]
         assert d.schedule_issue == 1
@@ -159,12 +158,24 @@ def test_a_suspension_decision_settles_the_proposed_sanction(world, decider, ten
 
 def test_a_decision_on_a_reassessment_starts_the_next_cycle(world, decider, tenant_a):
     reported(world, recommendation="maintain", type_="reassessment")
-    d = decide(world, decider, "maintain", effective_on=TODAY + timedelta(days=10))
+    d = decide(world, decider, "maintain")
     with tenant_scope(tenant_a):
         acc = acc_of(world)
-        assert acc.cycle_start_on == TODAY + timedelta(days=10)
+        assert acc.cycle_start_on == TODAY
         assert acc.cycle_end_on.year - acc.cycle_start_on.year == 5
+        end = acc.cycle_end_on
     assert d.schedule_issue is None
+    # Citing the same reassessment again does not start yet another cycle.
+    decide(world, decider, "maintain", assessment_id=None, effective_on=TODAY)
+    with tenant_scope(tenant_a):
+        assert acc_of(world).cycle_end_on == end
+
+
+def test_a_decision_cannot_take_effect_in_the_future(world, decider):
+    reported(world)
+    with pytest.raises(ValidationFailed) as exc:
+        decide(world, decider, "maintain", effective_on=TODAY + timedelta(days=1))
+    assert exc.value.field == "effective_on"
 
 
 def test_a_committee_needs_its_members(world, decider, tenant_a):
@@ -186,10 +197,10 @@ def test_a_suspension_past_its_maximum_is_flagged_once_for_the_manager(world, de
 
     d = decide(world, decider, "suspend", input_ids=[], suspension_type="imposed",
                extent="full")
-    assert suspension_deadlines(d.max_end_on.isoformat()) == 0  # not past it yet
-    late = (d.max_end_on + timedelta(days=1)).isoformat()
-    assert suspension_deadlines(late) == 1
-    assert suspension_deadlines(late) == 0
+    assert suspension_deadlines((d.max_end_on - timedelta(days=1)).isoformat()) == 0
+    reached = d.max_end_on.isoformat()
+    assert suspension_deadlines(reached) == 1
+    assert suspension_deadlines(reached) == 0
     subjects = [m.subject for m in outbox(world.manager.email)]
     assert len([s for s in subjects if "reached its maximum" in s]) == 1
 
@@ -222,3 +233,119 @@ def test_requiring_a_follow_up_plans_a_draft_follow_up_assessment(world, decider
         from accreditor.decisions import services
 
         assert services.queue() == []  # the recommendation is answered
+
+
+def test_rule_1_covers_the_reports_awaiting_a_decision_even_when_not_cited(world, decider,
+                                                                           tenant_a):
+    from accreditor.auth.models import Membership
+
+    reported(world, recommendation="suspend")
+    with tenant_scope(tenant_a):
+        m = db.session.execute(select(Membership).where(
+            Membership.user_id == world.lead.id)).scalar_one()
+        m.set_roles([Role.assessor, Role.decision_maker])
+        commit()
+    with pytest.raises(DecisionRefused, match=r"rule 1\)"):
+        decide(world, world.lead, "withdraw", input_ids=[])
+
+
+def test_refusing_some_requested_lines_keeps_the_application_open(applicant, decider, tenant_a):
+    with tenant_scope(tenant_a):
+        extra = ScopeItem(cab_id=applicant.cab.id, accreditation_id=applicant.acc.id,
+                          position=9, status="applied", fields={"discipline": "TEMP"},
+                          summary="Thermometers")
+        db.session.add(extra)
+        commit()
+        extra_id = extra.id
+    reported(applicant, recommendation="refuse")
+    decide(applicant, decider, "refuse", item_ids=[extra_id])
+    with tenant_scope(tenant_a):
+        assert acc_of(applicant).status == "applicant"
+        assert db.session.execute(select(ScopeItem.status).where(
+            ScopeItem.id == extra_id)).scalar_one() == "refused"
+
+
+def test_a_partial_suspension_settles_only_the_proposals_it_covers(world, decider, tenant_a):
+    with tenant_scope(tenant_a):
+        tenant_services.update_policy(TenantPolicy.current(), grading_scheme="ilac_g20")
+        commit()
+    with tenant_scope(tenant_a):
+        other = ScopeItem(cab_id=world.cab.id, accreditation_id=world.acc.id, position=9,
+                          status="accredited", fields={"discipline": "TEMP", "location": "A"},
+                          summary="Thermometers")
+        db.session.add(other)
+        commit()
+        other_id = other.id
+    world.raise_finding("cat1", item_ids=[other_id])
+    decide(world, decider, "suspend", input_ids=[], suspension_type="imposed", extent="partial",
+           item_ids=world.item_ids[:1])
+    with tenant_scope(tenant_a):
+        assert db.session.execute(select(SanctionProposal.status)).scalar_one() == "proposed"
+
+
+def test_a_line_suspended_again_runs_on_the_later_maximum(world, decider, tenant_a):
+    from accreditor.decisions.jobs import suspension_deadlines
+
+    first = decide(world, decider, "suspend", input_ids=[], suspension_type="imposed",
+                   extent="full", effective_on=TODAY - timedelta(days=200))
+    with tenant_scope(tenant_a):
+        from accreditor.scopes import services as scope_services
+
+        scope_services.reinstate(acc_of(world), item_ids=world.item_ids,
+                                 effective_on=TODAY - timedelta(days=150))
+        commit()
+    decide(world, decider, "suspend", input_ids=[], suspension_type="voluntary", extent="full")
+    assert suspension_deadlines((first.max_end_on + timedelta(days=1)).isoformat()) == 0
+
+
+def test_a_17020_grant_without_ib_type_is_refused_rule_32(tenant_a, decider):
+    from tests.factories import create_accreditation, create_cab
+    from tests.scopes.test_details import IB_LINE
+
+    cab = create_cab(tenant_a, "Crane Inspection Ltd", locations=(("A", "Head office"),))
+    acc = create_accreditation(tenant_a, cab, "17020", lines=[IB_LINE])
+    with tenant_scope(tenant_a):
+        from accreditor.assessments import services as assessment_services
+        from accreditor.scopes.models import Accreditation
+
+        a = assessment_services.create_assessment(
+            db.session.execute(select(Accreditation).where(Accreditation.id == acc.id))
+            .scalar_one(), "initial", "onsite", TODAY - timedelta(days=20),
+            TODAY - timedelta(days=19), ["A"])
+        a.status, a.recommendation = "report_issued", "grant"
+        commit()
+        from accreditor.decisions import services
+
+        with pytest.raises(DecisionRefused, match=r"rule 32\)"):
+            services.record_decision(
+                db.session.execute(select(Accreditation).where(Accreditation.id == acc.id))
+                .scalar_one(), kind="grant", rationale="Reviewed.", effective_on=TODAY,
+                maker_ids=[decider.id], input_ids=[a.id], assessment_id=a.id)
+
+
+def test_a_reinstatement_decision_lifts_the_suspension_and_issues_the_next_schedule(
+        world, decider, tenant_a):
+    decide(world, decider, "suspend", input_ids=[], suspension_type="voluntary", extent="full")
+    reported(world, recommendation="reinstate")
+    d = decide(world, decider, "reinstate")
+    with tenant_scope(tenant_a):
+        assert acc_of(world).status == "accredited"
+    assert d.schedule_issue == 2
+
+
+def test_a_reinstatement_is_refused_when_the_last_onsite_visit_is_stale_rule_10(
+        world, decider, tenant_a):
+    from tests.findings.conftest import load_assessment
+
+    decide(world, decider, "suspend", input_ids=[], suspension_type="imposed", extent="full")
+    reported(world, recommendation="reinstate")
+    with tenant_scope(tenant_a):
+        a = load_assessment(world.assessment.id)
+        a.planned_start_on = TODAY - timedelta(days=900)
+        a.planned_end_on = TODAY - timedelta(days=899)
+        commit()
+    with pytest.raises(DecisionRefused, match=r"rule 10\)|Rule 10") as exc:
+        decide(world, decider, "reinstate")
+    assert "10" in refusal_rules(exc)
+    with tenant_scope(tenant_a):
+        assert acc_of(world).status == "suspended"

@@ -181,7 +181,7 @@ def test_a_team_member_who_is_a_decision_maker_is_refused_with_every_rule(
             user_id=world.lead.id, kind="consultancy", organisation="Another lab",
             started_on=TODAY - timedelta(days=400)))
         commit()
-    login_as(decider)
+    login_as(world.lead)  # recording his own decision on the assessment he led
     resp = client.post(form_url(world), data=form_data(world, world.lead))
     assert resp.status_code == 409
     refusals = section(resp, "refusals")
@@ -418,3 +418,17 @@ def test_the_form_takes_the_same_statements_whatever_the_accreditation_holds(
     big = measure()
     print(f"decision form statements: small {small}, more lines and findings {big}")
     assert small == big <= 20
+
+
+def test_a_decision_maker_records_only_a_decision_they_take(client, login_as, world, decider,
+                                                            tenant_a):
+    from tests.factories import create_member
+
+    reported(world)
+    other = create_member(tenant_a, "other-dm@alpha.example.org", [Role.decision_maker],
+                          name="Otto Other")
+    login_as(decider)
+    resp = client.post(form_url(world), data=form_data(world, other))
+    assert resp.status_code == 400
+    assert "Record your own decision" in text(resp)
+    assert count(Decision, world.tenant) == 0

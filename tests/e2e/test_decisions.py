@@ -1,7 +1,7 @@
 """The decision journey in a real browser, on the demo data of the ``nab`` body: the decision
-maker opens the queue, takes the calibration laboratory's reported special assessment, tries to
-record it with Sam — who led that assessment — as decision maker and is refused (rule 1), then
-records it as the independent decision maker; the CAB sees the decision on its accreditation.
+Sam — who led the calibration laboratory's reported special assessment and also holds the
+decision-maker role — opens the queue and tries to record its decision himself: refused
+(rule 1); the independent decision maker records it; the CAB sees it on its accreditation.
 (Certificate and schedule PDFs come with the rest of issue 6.)"""
 
 from __future__ import annotations
@@ -19,9 +19,7 @@ DECIDER, SAM = "Dana Decider (NAB)", "Sam Assessor (NAB)"
 RATIONALE = "Report and findings reviewed; the open findings are followed within their deadlines."
 
 
-def test_a_team_member_is_refused_and_an_independent_decision_maker_decides(
-        page: Page, live_server):
-    sign_in(page, "decider@nab.example.org", PASSWORD)
+def open_the_queue_and_decide(page: Page) -> None:
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Decisions",
                                                              exact=True).click()
     row = page.get_by_test_id("queue-row").filter(has_text="Precision Metrology")
@@ -30,19 +28,23 @@ def test_a_team_member_is_refused_and_an_independent_decision_maker_decides(
     expect(page.get_by_role("heading", name="Record a decision")).to_be_visible()
     expect(page.get_by_test_id("recommendation")).to_contain_text("Maintain")
 
-    # Sam led the assessment: refused, nothing recorded.
-    makers = page.get_by_test_id("maker_ids")
-    makers.get_by_label(DECIDER).uncheck()
-    makers.get_by_label(SAM).check()
+
+def test_a_team_member_is_refused_and_an_independent_decision_maker_decides(
+        page: Page, live_server):
+    # Sam, who led the assessment, also holds the decision-maker role: refused (rule 1).
+    sign_in(page, "assessor@nab.example.org", PASSWORD)
+    open_the_queue_and_decide(page)
+    expect(page.get_by_test_id("maker_ids").get_by_label(SAM)).to_be_checked()
     page.get_by_label("Rationale").fill(RATIONALE)
     page.get_by_role("button", name="Record the decision").click()
     expect(page.get_by_test_id("refusals")).to_contain_text("rule 1")
     expect(page.get_by_test_id("refusals")).to_contain_text("Sam Assessor")
+    sign_out(page)
 
     # The independent decision maker records it.
-    makers = page.get_by_test_id("maker_ids")
-    makers.get_by_label(SAM).uncheck()
-    makers.get_by_label(DECIDER).check()
+    sign_in(page, "decider@nab.example.org", PASSWORD)
+    open_the_queue_and_decide(page)
+    expect(page.get_by_test_id("maker_ids").get_by_label(DECIDER)).to_be_checked()
     page.get_by_label("Rationale").fill(RATIONALE)
     page.get_by_role("button", name="Record the decision").click()
     expect(page.get_by_role("status")).to_contain_text("Decision recorded")
