@@ -109,6 +109,8 @@ def _register_blueprints(app: Flask) -> None:
     from accreditor.cabs.views import bp as cabs_bp
     from accreditor.core.health import bp as health_bp
     from accreditor.core.views import bp as core_bp
+    from accreditor.decisions.views import bp as decisions_bp
+    from accreditor.decisions.views import portal_bp as cab_decisions_bp
     from accreditor.documents.views import bp as documents_bp
     from accreditor.findings.list_views import bp as finding_lists_bp
     from accreditor.findings.portal_views import bp as cab_findings_bp
@@ -130,7 +132,8 @@ def _register_blueprints(app: Flask) -> None:
         for feature_bp in (cabs_bp, scopes_bp, applications_bp, portal_bp, refdata_bp,
                            assessors_bp, assessments_bp, cab_assessments_bp, programme_bp,
                            calendars_bp, witnesses_bp, assessment_print_bp,
-                           documents_bp, finding_lists_bp, findings_bp, cab_findings_bp):
+                           documents_bp, finding_lists_bp, findings_bp, cab_findings_bp,
+                           decisions_bp, cab_decisions_bp):
             tenant_bp.register_blueprint(feature_bp)
     app.register_blueprint(tenant_bp)
 

@@ -74,6 +74,7 @@ def _member(tenant: Tenant, user: User, roles: list[Role]) -> None:
 
 def load_demo() -> None:
     from accreditor.demo_assessments import load_assessment_demo
+    from accreditor.demo_decisions import load_decisions_demo
     from accreditor.demo_findings import load_findings_demo
     from accreditor.demo_scopes import load_scope_demo
     from accreditor.refdata.services import load_platform_refdata
@@ -93,6 +94,7 @@ def load_demo() -> None:
             load_scope_demo(tenant)
             load_assessment_demo(tenant)
             load_findings_demo(tenant)
+            load_decisions_demo(tenant)
 
 
 @click.command("demo")

@@ -5,6 +5,7 @@ from accreditor.assessments import models as assessments  # noqa: F401
 from accreditor.auth import models as auth  # noqa: F401
 from accreditor.cabs import models as cabs  # noqa: F401
 from accreditor.core import audit, jobs, mail  # noqa: F401
+from accreditor.decisions import models as decisions  # noqa: F401
 from accreditor.documents import models as documents  # noqa: F401
 from accreditor.findings import models as findings  # noqa: F401
 from accreditor.refdata import models as refdata  # noqa: F401

@@ -144,3 +144,21 @@ def test_demo_has_findings_in_every_state_and_an_overdue_major(app):
     commit()
     with tenant_scope(nab):
         assert db.session.execute(select(func.count(Finding.id))).scalar_one() == before == 9
+
+
+def test_demo_history_has_its_decisions_and_the_open_report_awaits_one(app):
+    from accreditor.decisions import services as decisions
+    from accreditor.decisions.models import Decision, ScheduleVersion
+
+    load_demo()
+    commit()
+    for slug in ("nab", "gac"):
+        tenant = db.session.execute(select(Tenant).where(Tenant.slug == slug)).scalar_one()
+        with tenant_scope(tenant):
+            assert db.session.execute(select(func.count(Decision.id))).scalar_one() > 5
+            queued = decisions.queue()
+            assert [(a.type, a.status) for a in queued] == [("special", "report_issued")]
+            live = db.session.execute(select(func.count(Accreditation.id)).where(
+                Accreditation.initial_grant_on.is_not(None))).scalar_one()
+            issued = db.session.execute(select(func.count(ScheduleVersion.id))).scalar_one()
+            assert issued == live

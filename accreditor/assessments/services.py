@@ -66,6 +66,7 @@ RECOMMENDATIONS = {
     "extend": _l("Extend the scope"),
     "reduce": _l("Reduce the scope"),
     "suspend": _l("Suspend"),
+    "reinstate": _l("Reinstate (lift the suspension)"),
     "withdraw": _l("Withdraw"),
     "refuse": _l("Refuse"),
     "further_assessment": _l("Further assessment needed"),

@@ -794,24 +794,43 @@ def verify_on_site(finding: Finding, assessment: Assessment) -> None:
     audit.record("finding.verified_on_site", finding, changes=changes)
 
 
+def _blocking(for_grant: bool = False):
+    """The condition of :func:`open_blocking_findings` on one finding."""
+    blocking = Finding.status.in_(OPEN_STATUSES + UNISSUED)
+    if for_grant:
+        # Closed on a plan alone and not yet verified on site.
+        blocking = or_(blocking, and_(Finding.status == F.closed.value,
+                                      Finding.closure_basis == ClosureBasis.plan_accepted.value,
+                                      Finding.verified_at.is_(None)))
+    return and_(Finding.severity != Severity.observation.value, blocking)
+
+
+def blocking_counts(accreditation_ids: Iterable[int], *, for_grant: bool = False
+                    ) -> dict[int, int]:
+    """How many blocking findings each accreditation has (one grouped statement)."""
+    ids = list(accreditation_ids)
+    if not ids:
+        return {}
+    return dict(db.session.execute(
+        select(Finding.accreditation_id, func.count(Finding.id))
+        .where(Finding.accreditation_id.in_(ids), _blocking(for_grant))
+        .group_by(Finding.accreditation_id)).all())
+
+
 def open_blocking_findings(target: Accreditation | Assessment, *, for_grant: bool = False
                            ) -> list[Finding]:
     """Nonconformities not closed (an accepted plan awaiting evidence still blocks) of an
     accreditation's assessments, or of one assessment (its own and those handed to it): a grant
     or extension decision is refused while any exists (rule 13). ``for_grant`` also counts
-    findings closed on an accepted plan alone — for an initial grant or an extension every
-    nonconformity is corrected with evidence (DOMAIN.md §2.8: SAMM, UKAS)."""
+    findings closed on an accepted plan alone and not yet verified on site — for an initial
+    grant or an extension every nonconformity is corrected with evidence (DOMAIN.md §2.8:
+    SAMM, UKAS)."""
     if isinstance(target, Accreditation):
         where = Finding.accreditation_id == target.id
     else:
         where = or_(Finding.assessment_id == target.id, Finding.followed_up_in_id == target.id)
-    blocking = Finding.status.in_(OPEN_STATUSES + UNISSUED)
-    if for_grant:
-        blocking = or_(blocking, and_(Finding.status == F.closed.value,
-                                      Finding.closure_basis == ClosureBasis.plan_accepted.value))
-    return list(db.session.execute(select(Finding).where(
-        where, Finding.severity != Severity.observation.value, blocking)
-        .order_by(Finding.assessment_id, Finding.seq)).scalars())
+    return list(db.session.execute(select(Finding).where(where, _blocking(for_grant))
+                                   .order_by(Finding.assessment_id, Finding.seq)).scalars())
 
 
 def unhanded_open(assessment: Assessment) -> list[Finding]:

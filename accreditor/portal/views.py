@@ -121,10 +121,12 @@ def accreditation(accreditation_id: int):
         .limit(SCOPE_PAGE_SIZE).offset((page - 1) * SCOPE_PAGE_SIZE)
     ).scalars().all()
     scope_type = ScopeType(acc.programme.scope_type)
+    from accreditor.decisions.views import accreditation_decisions
+
     return render_template(
         "portal/accreditation.html", acc=acc, items=items, page=page, total=total,
         pages=max(1, -(-total // SCOPE_PAGE_SIZE)), specs=schemas.SCHEMAS[scope_type],
-        choice_names=_choice_names(scope_type))
+        choice_names=_choice_names(scope_type), **accreditation_decisions(acc))
 
 
 def _choice_names(scope_type: ScopeType) -> dict[str, dict[str, str]]:

@@ -256,8 +256,12 @@ def show(accreditation_id: int):
         .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
     ).scalars().all()
     history = db.session.execute(_history_stmt(acc).limit(HISTORY_ON_SHOW + 1)).all()
+    from accreditor.decisions import services as decisions
+    from accreditor.decisions.views import accreditation_decisions
+
     return render_template(
-        "scopes/show.html", **_header(acc, counts), columns=columns,
+        "scopes/show.html", **_header(acc, counts), **accreditation_decisions(acc),
+        may_decide=has_role(*decisions.RECORDERS), columns=columns,
         rows=_rows(items, columns, terms), status=status, page=page, pages=pages, total=total,
         first_index=(page - 1) * PAGE_SIZE, history=history[:HISTORY_ON_SHOW],
         more_history=len(history) > HISTORY_ON_SHOW,

@@ -80,6 +80,9 @@ class PolicyForm(FlaskForm):
     employment_lookback_years = _number(
         "employment_lookback_years", _l("Employment look-back (years)"),
         _l("The same for a person the CAB employed; 0 to 10."))
+    decision_committee_size = _number(
+        "decision_committee_size", _l("People who take each accreditation decision"),
+        _l("1: one decision maker; more: a committee whose members all sign; 1 to 7."))
     max_suspension_months = _number(
         "max_suspension_months", _l("Longest suspension (months)"),
         _l("Then a withdrawal or reduction decision is due; 1 to 9."))

@@ -107,6 +107,8 @@ class TenantPolicy(TenantScoped, Base):
     consultancy_lookback_years: Mapped[int] = mapped_column(default=2)
     employment_lookback_years: Mapped[int] = mapped_column(default=2)
     max_suspension_months: Mapped[int] = mapped_column(default=3)
+    # Decisions: one decision maker, or a committee of this many (17011 7.7)
+    decision_committee_size: Mapped[int] = mapped_column(default=1, server_default="1")
     directory_retention_months: Mapped[int] = mapped_column(default=12)
     # Assessments (rules 4, 37, 34)
     objection_window_days: Mapped[int] = mapped_column(default=10, server_default="10")

@@ -42,6 +42,9 @@ POLICY_RANGES: dict[str, PolicyRange] = {
     # Impartiality (rule 3)
     "consultancy_lookback_years": PolicyRange(0, 10, _l("Give 0 to 10 years.")),
     "employment_lookback_years": PolicyRange(0, 10, _l("Give 0 to 10 years.")),
+    # Decisions (17011 7.7)
+    "decision_committee_size": PolicyRange(1, 7, _l(
+        "Give 1 (one decision maker) to 7 (members of a decision committee).")),
     # Sanctions (rule 18), directory (rule 27)
     "max_suspension_months": PolicyRange(1, 9, _l(
         "Give 1 to 9 months: a suspension lasts at most 9 months.")),
@@ -64,7 +67,8 @@ POLICY_SECTIONS: list[tuple[object, tuple[str, ...]]] = [
     (_l("Accreditation numbers"), ("accreditation_number_format",)),
     (_l("Applications"), ("application_validity_months",)),
     (_l("Impartiality"), ("consultancy_lookback_years", "employment_lookback_years")),
-    (_l("Sanctions and directory"), ("max_suspension_months", "directory_retention_months")),
+    (_l("Decisions, sanctions and directory"),
+     ("decision_committee_size", "max_suspension_months", "directory_retention_months")),
     (_l("Assessments, teams and witnesses"),
      ("objection_window_days", "onsite_monitoring_interval_months", "witness_code_cycle_years",
       "witness_due_soon_days")),

@@ -254,6 +254,7 @@ def _assessment_objects(tenant, cab, acc, item, marker: str) -> dict:
            "declaration_id": declaration.id, "witness_id": witness.id,
            "objection_id": objection.id, "user_id": assessor.id}
     ids.update(_finding_objects(tenant, cab, acc, assessment, assessor, marker))
+    ids.update(_decision_objects(tenant, cab, acc, assessment, assessor, marker))
     return ids
 
 
@@ -301,6 +302,38 @@ def _finding_objects(tenant, cab, acc, assessment, assessor, marker: str) -> dic
         commit()
     return {"finding_id": finding.id, "grade_id": grade.id, "proposal_id": proposal.id,
             "response_id": response.id}
+
+
+def _decision_objects(tenant, cab, acc, assessment, maker, marker: str) -> dict:
+    """A decision citing the assessment, and the schedule version it issued, built straight
+    from the models."""
+    from datetime import date
+
+    from accreditor.decisions.models import (
+        Decision,
+        DecisionInput,
+        DecisionMaker,
+        ScheduleVersion,
+    )
+
+    with tenant_scope(tenant):
+        decision = Decision(cab_id=cab.id, accreditation_id=acc.id, kind="maintain",
+                            rationale=f"{marker} rationale", effective_on=date.today(),
+                            assessment_id=assessment.id, schedule_issue=1)
+        db.session.add(decision)
+        db.session.flush()
+        version = ScheduleVersion(
+            cab_id=cab.id, accreditation_id=acc.id, issue_no=1, issued_on=date.today(),
+            decision_id=decision.id, status="accredited",
+            lines=[{"id": 0, "position": 1, "status": "accredited",
+                    "summary": f"{marker} line", "fields": {}}])
+        db.session.add_all([
+            version,
+            DecisionMaker(cab_id=cab.id, decision_id=decision.id, user_id=maker.id),
+            DecisionInput(cab_id=cab.id, decision_id=decision.id,
+                          assessment_id=assessment.id)])
+        commit()
+    return {"decision_id": decision.id, "schedule_id": version.id}
 
 
 def test_no_route_shows_another_tenants_objects(app, client, two_tenants, login_as):

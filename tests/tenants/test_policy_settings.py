@@ -146,7 +146,7 @@ def test_every_value_changed_at_once_is_one_audit_event_with_old_and_new(client,
            "directory_retention_months": 24, "objection_window_days": 14,
            "onsite_monitoring_interval_months": 24, "witness_code_cycle_years": 4,
            "witness_due_soon_days": 60, "finding_reminder_days": "14,3",
-           "finding_escalation_grace_days": 45}
+           "finding_escalation_grace_days": 45, "decision_committee_size": 2}
     assert sorted(new) == sorted(policy_fields())
     old = {f: getattr(policy(tenant_a), f) for f in policy_fields()}
     resp = client.post("/alpha/settings", data=new, follow_redirects=True)
