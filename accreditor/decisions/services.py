@@ -223,6 +223,14 @@ def _clean(acc: Accreditation, *, kind, rationale, effective_on, maker_ids, inpu
             raise ValidationFailed(_("Choose full or partial suspension (rule 19)."),
                                    field="extent") from None
         codes = sorted({c.strip() for c in location_codes or () if c and c.strip()})
+        if codes:
+            from accreditor.cabs.models import CabLocation
+
+            known = set(db.session.execute(select(CabLocation.code).where(
+                CabLocation.cab_id == acc.cab_id, CabLocation.code.in_(codes))).scalars())
+            if known != set(codes):
+                raise ValidationFailed(_("Choose locations of this CAB."),
+                                       field="location_codes")
     items = _items(acc, kind, _ids(item_ids), ext, codes)
     return {"kind": kind, "rationale": rationale, "effective_on": effective_on,
             "maker_ids": makers, "input_ids": inputs, "items": items, "suspension_type": stype,
@@ -248,6 +256,13 @@ def _items(acc: Accreditation, kind: DecisionKind, ids: list[int], extent: Exten
     stmt = select(ScopeItem).where(ScopeItem.accreditation_id == acc.id,
                                    ScopeItem.status.in_(statuses),
                                    scopes.line_visible_to_staff())
+    if kind in GRANTING:
+        # Only lines the AB has taken on: none of a submitted application it has not accepted.
+        from accreditor.applications.models import Application, ApplicationStatus
+
+        stmt = stmt.where(or_(ScopeItem.application_id.is_(None),
+                              ScopeItem.application_id.in_(select(Application.id).where(
+                                  Application.status == ApplicationStatus.accepted.value))))
     if kind == K.withdraw or (kind == K.suspend and extent == Extent.full):
         ids = []  # the whole live scope
     elif kind == K.suspend and not ids and codes:

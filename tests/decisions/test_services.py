@@ -10,7 +10,7 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import select
 
 from accreditor.assessments.models import InterestDeclaration, TeamAssignment
-from accreditor.core.db import commit
+from accreditor.core.db import commit, utcnow
 from accreditor.core.errors import ValidationFailed
 from accreditor.core.permissions import Role
 from accreditor.core.tenancy import tenant_scope
@@ -349,3 +349,42 @@ def test_a_reinstatement_is_refused_when_the_last_onsite_visit_is_stale_rule_10(
     assert "10" in refusal_rules(exc)
     with tenant_scope(tenant_a):
         assert acc_of(world).status == "suspended"
+
+
+def test_a_partial_suspension_by_location_needs_a_location_of_the_cab(world, decider, tenant_a):
+    with pytest.raises(ValidationFailed) as exc:
+        decide(world, decider, "suspend", input_ids=[], suspension_type="imposed",
+               extent="partial", location_codes=["Z"])
+    assert exc.value.field == "location_codes"
+    d = decide(world, decider, "suspend", input_ids=[], suspension_type="imposed",
+               extent="partial", location_codes=["A"])
+    with tenant_scope(tenant_a):
+        assert acc_of(world).status == "suspended"  # its one line is performed at A
+    assert d.location_codes == ["A"]
+
+
+def test_an_extension_grants_only_lines_the_ab_has_accepted(world, decider, tenant_a):
+    from accreditor.applications import services as applications
+    from accreditor.applications.models import Application, ApplicationType
+    from accreditor.refdata.services import programme_by_code
+
+    with tenant_scope(tenant_a):
+        app = applications.start_application(
+            world.cab, type=ApplicationType.extension, programme=programme_by_code("17025-C"),
+            accreditation=acc_of(world), summary="More pressure ranges.")
+        commit()
+        app_id = app.id
+    with tenant_scope(tenant_a):
+        received = db.session.execute(select(Application).where(
+            Application.id == app_id)).scalar_one()
+        received.status, received.submitted_at = "submitted", utcnow()  # not accepted
+        line = ScopeItem(cab_id=world.cab.id, accreditation_id=world.acc.id, position=9,
+                         status="applied", application_id=app_id,
+                         fields={"discipline": "PRES", "location": "A"}, summary="Not accepted")
+        db.session.add(line)
+        commit()
+        line_id = line.id
+    reported(world, recommendation="extend")
+    with pytest.raises(ValidationFailed) as exc:
+        decide(world, decider, "extend", item_ids=[line_id])
+    assert exc.value.field == "items"
