@@ -297,6 +297,18 @@ def _concerned_assessments(acc: Accreditation, inputs: list[int]) -> set[int]:
         db.session.execute(proposed).scalars())
 
 
+# Kinds whose form ticks, at first, the lines the decision acts on when none are named.
+PRESELECTED = frozenset({K.grant, K.extend, K.refuse, K.reinstate})
+
+
+def default_line_ids(acc: Accreditation, kind: DecisionKind | None) -> list[int]:
+    """The lines a grant, extension, refusal or reinstatement acts on when none are named (for
+    the form to tick first): the same selection the decision makes."""
+    if kind not in PRESELECTED:
+        return []
+    return [i.id for i in _items(acc, kind, [], None, [])]
+
+
 def check_decision(acc: Accreditation, clean: dict, *, today: date | None = None
                    ) -> list[Refusal]:
     """Every rule the proposed decision breaks (empty: it may be recorded)."""

@@ -57,9 +57,6 @@ QUEUE_READERS = (Role.admin, Role.manager, Role.decision_maker)
 READERS = tuple(STAFF_ROLES)
 PAGE_SIZE = 50  # latest decisions under the queue
 K = DecisionKind
-# The lines the form ticks first for a kind (the service acts on them when none are named).
-PRESELECT = {K.grant: ItemStatus.applied, K.extend: ItemStatus.applied,
-             K.refuse: ItemStatus.applied, K.reinstate: ItemStatus.suspended}
 
 
 def _labels() -> dict:
@@ -209,12 +206,12 @@ def new():
         kind = services.FROM_RECOMMENDATION.get(answered.recommendation or "") if answered \
             else None
         lines = _line_rows(acc)
-        pick = PRESELECT.get(kind)
+        picked = services.default_line_ids(acc, kind)
         form = DecisionForm(
             formdata=None, kind=kind.value if kind else None,
             maker_ids=[str(current_user.id)] if has_role(Role.decision_maker) else [],
             input_ids=[str(answered_id)] if answered_id is not None else [],
-            item_ids=[str(r.id) for r in lines if pick and r.status == pick.value])
+            item_ids=[str(i) for i in picked])
         return _form_page(acc, form, answered_id, lines=lines)
     form = DecisionForm()
     if not form.validate_on_submit():

@@ -38,7 +38,6 @@ from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
-from accreditor.assessments.models import TeamAssignment
 from accreditor.cabs import services as cab_services
 from accreditor.cabs.models import Cab
 from accreditor.core.csvfile import csv_response, formula_safe
@@ -72,7 +71,6 @@ bp.before_request(staff_only_or_404)
 
 READERS = tuple(STAFF_ROLES)
 # These see every finding of the tenant; other staff (assessors) see their assessments' only.
-SEE_ALL = (Role.admin, Role.manager, Role.decision_maker)
 DASHBOARD = services.MANAGERS
 PAGE_SIZE = 50
 CSV_CHUNK = 64 * 1024  # characters buffered before a piece of the CSV is sent
@@ -138,21 +136,7 @@ class GradeForm(FlaskForm):
 
 
 def _sees_all() -> bool:
-    return has_role(*SEE_ALL)
-
-
-def _awaiting_my_review():
-    """What awaits the signed-in user: answered findings they review — as lead or assessor of
-    the assessment or of the follow-up it was handed to, or (a manager) as the CAB's case
-    manager — and technical experts' drafts they confirm (rule 6)."""
-    reviewer_of = select(TeamAssignment.assessment_id).where(
-        TeamAssignment.user_id == current_user.id,
-        TeamAssignment.role.in_([r.value for r in services.CONFIRMERS]))
-    mine = or_(Finding.assessment_id.in_(reviewer_of), Finding.followed_up_in_id.in_(reviewer_of))
-    if has_role(*services.MANAGERS):
-        mine = or_(mine, Finding.cab_id.in_(select(Cab.id).where(Cab.manager_id == current_user.id)))
-    return or_(and_(Finding.status == F.responded.value, mine),
-               and_(Finding.status == F.draft.value, Finding.assessment_id.in_(reviewer_of)))
+    return services.sees_all_findings()
 
 
 def _filter_form() -> FindingFilterForm:
@@ -180,10 +164,7 @@ def _filter_form() -> FindingFilterForm:
 def _conditions(form: FindingFilterForm, today: date) -> list:
     conds = []
     if not _sees_all():
-        mine = select(TeamAssignment.assessment_id).where(
-            TeamAssignment.user_id == current_user.id)
-        # Their assessments' findings, and those handed to an assessment they are on.
-        conds.append(or_(Finding.assessment_id.in_(mine), Finding.followed_up_in_id.in_(mine)))
+        conds.append(services.listed_for(current_user.id))
     if form.status.data == ANY_OPEN:
         conds.append(Finding.status.in_(OPEN_STATUSES))
     elif form.status.data:
@@ -197,7 +178,7 @@ def _conditions(form: FindingFilterForm, today: date) -> list:
     if form.overdue.data:
         conds.append(services.overdue_condition(today))
     if form.review.data:
-        conds.append(_awaiting_my_review())
+        conds.append(services.awaiting_review_by(current_user.id))
     return conds
 
 
@@ -218,7 +199,7 @@ def _order(form: FindingFilterForm) -> list:
     }
     order = orders[form.sort.data or "due"]
     if not _sees_all():  # an assessor's own work first: the answers awaiting their review
-        order = [case((_awaiting_my_review(), 0), else_=1), *order]
+        order = [case((services.awaiting_review_by(current_user.id), 0), else_=1), *order]
     return order
 
 

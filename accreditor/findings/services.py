@@ -977,6 +977,37 @@ def dismiss_proposal(proposal: SanctionProposal, reason: str | None) -> None:
 
 # -- reading ------------------------------------------------------------------------------------
 
+# Staff roles that list every finding of the tenant; the others (assessors) list those of their
+# assessments.
+SEE_ALL = (Role.admin, Role.manager, Role.decision_maker)
+
+
+def sees_all_findings() -> bool:
+    return acting_user() is None or has_role(*SEE_ALL)
+
+
+def listed_for(user_id: int):
+    """Condition on Finding: what an assessor lists — the findings of the assessments they are
+    on, and those handed to an assessment they are on."""
+    mine = select(TeamAssignment.assessment_id).where(TeamAssignment.user_id == user_id)
+    return or_(Finding.assessment_id.in_(mine), Finding.followed_up_in_id.in_(mine))
+
+
+def awaiting_review_by(user_id: int):
+    """Condition on Finding: what awaits ``user_id`` — answered findings they review (as lead
+    or assessor of the assessment or of the follow-up it was handed to, or, a manager, as the
+    CAB's case manager) and technical experts' drafts they confirm (rule 6)."""
+    from accreditor.cabs.models import Cab
+
+    reviewer_of = select(TeamAssignment.assessment_id).where(
+        TeamAssignment.user_id == user_id,
+        TeamAssignment.role.in_([r.value for r in CONFIRMERS]))
+    mine = or_(Finding.assessment_id.in_(reviewer_of), Finding.followed_up_in_id.in_(reviewer_of))
+    if has_role(*MANAGERS):
+        mine = or_(mine, Finding.cab_id.in_(select(Cab.id).where(Cab.manager_id == user_id)))
+    return or_(and_(Finding.status == F.responded.value, mine),
+               and_(Finding.status == F.draft.value, Finding.assessment_id.in_(reviewer_of)))
+
 
 def due_column():
     """SQL for :meth:`Finding.due_on`: the response due date until the first answer, then the
