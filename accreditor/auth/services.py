@@ -114,6 +114,14 @@ def _clear_account_failures(email: str) -> None:
         db.session.delete(row)
 
 
+def user_names(ids) -> dict[int, str]:
+    """{user id: name} for the given ids (None and repeats ignored), in one statement."""
+    ids = {i for i in ids if i}
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(User.id, User.name).where(User.id.in_(ids))).all())
+
+
 def find_user(email: str) -> User | None:
     return db.session.execute(
         select(User).where(User.email == normalise_email(email))

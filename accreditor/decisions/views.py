@@ -26,6 +26,7 @@ from accreditor.assessments.forms import ROLE_LABELS, TYPE_LABELS
 from accreditor.assessments.models import Assessment, TeamAssignment
 from accreditor.assessments.services import RECOMMENDATIONS
 from accreditor.auth.models import User
+from accreditor.auth.services import user_names
 from accreditor.cabs.models import Cab, CabLocation
 from accreditor.core.db import commit
 from accreditor.core.errors import DomainError, show_error
@@ -94,13 +95,6 @@ def accreditation_decisions(acc: Accreditation) -> dict:
     versions (two statements)."""
     return {"decisions": services.decisions_of(acc), "schedules": schedule_rows(acc.id),
             **decision_labels()}
-
-
-def _names(ids) -> dict[int, str]:
-    ids = {i for i in ids if i}
-    if not ids:
-        return {}
-    return dict(db.session.execute(select(User.id, User.name).where(User.id.in_(ids))).all())
 
 
 # -- the queue ----------------------------------------------------------------------------------
@@ -265,7 +259,7 @@ def show(decision_id: int):
         .where(ScheduleVersion.decision_id == d.id)).first()
     return render_template("decisions/show.html", d=d, acc=acc, makers=makers, inputs=inputs,
                            lines=lines, schedule=schedule,
-                           recorded_by=_names([d.recorded_by_id]).get(d.recorded_by_id))
+                           recorded_by=user_names([d.recorded_by_id]).get(d.recorded_by_id))
 
 
 def _schedule_page(v: ScheduleVersion, acc: Accreditation, *, back: str):

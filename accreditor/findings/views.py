@@ -23,6 +23,7 @@ from sqlalchemy.orm import joinedload
 from accreditor.assessments import views as assessment_views
 from accreditor.assessments.models import Assessment, AssessmentItem, AssessmentStatus, TeamRole
 from accreditor.auth.models import User
+from accreditor.auth.services import user_names
 from accreditor.cabs.models import CabLocation
 from accreditor.core.db import commit
 from accreditor.core.errors import DomainError, put_error, show_error
@@ -115,13 +116,6 @@ def _finding_values(form: FindingForm) -> dict:
             "statement": form.statement.data,
             "objective_evidence": form.objective_evidence.data,
             "item_ids": form.item_ids.data or [], "location_codes": form.location_codes.data or []}
-
-
-def _names(ids) -> dict[int, str]:
-    ids = {i for i in ids if i}
-    if not ids:
-        return {}
-    return dict(db.session.execute(select(User.id, User.name).where(User.id.in_(ids))).all())
 
 
 def _role_in_team(team: list[dict]) -> TeamRole | None:
@@ -231,7 +225,7 @@ def _render(finding_id: int, *, status: int = 200, refusal: str | None = None, *
         .order_by(SanctionProposal.id)).scalars().all()
     lines = services.affected_lines(f)
     locations = services.affected_locations(f)
-    names = _names([f.raised_by_id, f.confirmed_by_id, f.closed_by_id]
+    names = user_names([f.raised_by_id, f.confirmed_by_id, f.closed_by_id]
                    + [r.submitted_by_id for r in responses]
                    + [r.reviewed_by_id for r in responses]
                    + [p.resolved_by_id for p in proposals])
