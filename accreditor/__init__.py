@@ -44,7 +44,7 @@ def _init_extensions(app: Flask) -> None:
     from accreditor.core import audit, jobs, tenancy, web
     from accreditor.core.db import sqlite_pragmas
     from accreditor.core.errors import register_error_handlers
-    from accreditor.extensions import babel, bootstrap, csrf, db, login_manager, migrate
+    from accreditor.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.config.get("MIGRATIONS_DIR") or _migrations_dir()))
@@ -52,6 +52,9 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
     bootstrap.init_app(app)
+    if not app.config.get("RATELIMIT_STORAGE_URI"):
+        app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "memory://"
+    limiter.init_app(app)
     with app.app_context():
         sqlite_pragmas(db.engine)
     tenancy.install_listeners()
@@ -96,6 +99,8 @@ def _select_locale():
 def _register_blueprints(app: Flask) -> None:
     import accreditor.jobs  # noqa: F401 - periodic jobs registered for `flask jobs tick`
     import accreditor.models  # noqa: F401 - every table registered before anything else
+    from accreditor.appeals.views import bp as appeals_bp
+    from accreditor.appeals.views import portal_bp as cab_appeals_bp
     from accreditor.applications.views import bp as applications_bp
     from accreditor.assessments.calendar_views import bp as calendars_bp
     from accreditor.assessments.feed_views import bp as calendar_feed_bp
@@ -107,10 +112,13 @@ def _register_blueprints(app: Flask) -> None:
     from accreditor.assessments.witness_views import bp as witnesses_bp
     from accreditor.auth.views import bp as auth_bp
     from accreditor.cabs.views import bp as cabs_bp
+    from accreditor.certificates.views import bp as certificates_bp
+    from accreditor.complaints.views import bp as complaints_bp
     from accreditor.core.health import bp as health_bp
     from accreditor.core.views import bp as core_bp
     from accreditor.decisions.views import bp as decisions_bp
     from accreditor.decisions.views import portal_bp as cab_decisions_bp
+    from accreditor.directory.views import bp as directory_bp
     from accreditor.documents.views import bp as documents_bp
     from accreditor.findings.list_views import bp as finding_lists_bp
     from accreditor.findings.portal_views import bp as cab_findings_bp
@@ -133,7 +141,8 @@ def _register_blueprints(app: Flask) -> None:
                            assessors_bp, assessments_bp, cab_assessments_bp, programme_bp,
                            calendars_bp, witnesses_bp, assessment_print_bp,
                            documents_bp, finding_lists_bp, findings_bp, cab_findings_bp,
-                           decisions_bp, cab_decisions_bp):
+                           decisions_bp, cab_decisions_bp, certificates_bp, directory_bp,
+                           complaints_bp, appeals_bp, cab_appeals_bp):
             tenant_bp.register_blueprint(feature_bp)
     app.register_blueprint(tenant_bp)
 

@@ -54,6 +54,13 @@ class Config:
     PASSWORD_RESET_MAX_AGE = 3600
     INVITE_MAX_AGE = 7 * 24 * 3600
 
+    # Rate limits of public forms and the public API (Flask-Limiter). Storage: memory (one
+    # process) unless set; with REDIS_URL set and this empty, Redis (shared by every worker).
+    RATELIMIT_STORAGE_URI = ""
+    RATELIMIT_ENABLED = True
+    # Public complaint form: posts per IP (Flask-Limiter syntax)
+    COMPLAINT_RATE_LIMIT = "9 per minute"
+
     # Behind a reverse proxy: how many proxies to trust for X-Forwarded-For/-Proto/-Host
     # (0 = not behind a proxy). Without it every client has the proxy's IP (login throttling!).
     PROXY_FIX = 0
@@ -118,6 +125,7 @@ class TestingConfig(Config):
     ENV = "testing"
     SESSION_COOKIE_NAME = "accreditor_session"
     TESTING = True
+    RATELIMIT_STORAGE_URI = "memory://"  # per app; a test that needs Redis sets it
     SESSION_COOKIE_SECURE = False
     PREFERRED_URL_SCHEME = "http"
     HSTS = False

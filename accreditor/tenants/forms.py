@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, EmailField, IntegerField, SelectField, StringField
+from wtforms import BooleanField, DateField, EmailField, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
@@ -86,6 +86,44 @@ class PolicyForm(FlaskForm):
     max_suspension_months = _number(
         "max_suspension_months", _l("Longest suspension (months)"),
         _l("Then a withdrawal or reduction decision is due; 1 to 9."))
+    light_surveillance_decisions = BooleanField(
+        _l("Lighter path for clean surveillance outcomes"),
+        description=_l("A surveillance report recommending “maintain” with no open finding may "
+                       "be confirmed by the case manager instead of a decision maker."))
+    max_suspension_extended_months = _number(
+        "max_suspension_extended_months", _l("Longest suspension when extended (months)"),
+        _l("A decision maker may extend a suspension, with a justification, up to this; 1 to 9."))
+    resignation_notice_days = _number(
+        "resignation_notice_days", _l("Notice for a voluntary withdrawal (days)"),
+        _l("A resignation takes effect at least this long after the CAB asks; 0 to 365."))
+    inactive_max_months = _number(
+        "inactive_max_months", _l("Longest inactive period (months)"),
+        _l("Then a withdrawal is proposed; 1 to 24."))
+    appeal_window_months = _number(
+        "appeal_window_months", _l("Appeal window (months after notification)"),
+        _l("1 to 12."))
+    appeal_ack_working_days = _number(
+        "appeal_ack_working_days", _l("Acknowledge an appeal within (working days)"),
+        _l("1 to 20."))
+    appeal_outcome_working_days = _number(
+        "appeal_outcome_working_days", _l("Decide an appeal within (working days)"),
+        _l("1 to 90."))
+    appeal_second_stage_months = _number(
+        "appeal_second_stage_months", _l("Ask for an appeal panel within (months of the outcome)"),
+        _l("1 to 12."))
+    nc_appealable = BooleanField(
+        _l("Nonconformities can be appealed"),
+        description=_l("Ticked (UKAS style): a CAB may appeal a nonconformity. Unticked (ANAB "
+                       "style): it may challenge it instead."))
+    complaint_ack_working_days = _number(
+        "complaint_ack_working_days", _l("Acknowledge a complaint within (working days)"),
+        _l("1 to 30."))
+    complaint_cab_response_days = _number(
+        "complaint_cab_response_days", _l("A CAB answers a complaint referred to it within (days)"),
+        _l("1 to 365."))
+    complaint_resolution_days = _number(
+        "complaint_resolution_days", _l("Close a complaint within (days of receipt)"),
+        _l("1 to 365."))
     directory_retention_months = _number(
         "directory_retention_months", _l("Withdrawn bodies stay in the directory for (months)"),
         _l("0 to 120."))

@@ -6,7 +6,7 @@ import re
 import string
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, CheckConstraint, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accreditor.core.db import Base, TimestampMixin
@@ -110,6 +110,24 @@ class TenantPolicy(TenantScoped, Base):
     # Decisions: one decision maker, or a committee of this many (17011 7.7)
     decision_committee_size: Mapped[int] = mapped_column(default=1, server_default="1")
     directory_retention_months: Mapped[int] = mapped_column(default=12)
+    # Sanctions: a suspension extended with justification up to this (rule 18); resignation
+    # notice (rule 39); inactive status capped (rule 22)
+    max_suspension_extended_months: Mapped[int] = mapped_column(default=9, server_default="9")
+    resignation_notice_days: Mapped[int] = mapped_column(default=90, server_default="90")
+    inactive_max_months: Mapped[int] = mapped_column(default=12, server_default="12")
+    # Clean surveillance outcomes (maintain, no open findings) decided on a lighter path
+    light_surveillance_decisions: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false())
+    # Appeals (rules 23, 24)
+    appeal_window_months: Mapped[int] = mapped_column(default=1, server_default="1")
+    appeal_ack_working_days: Mapped[int] = mapped_column(default=2, server_default="2")
+    appeal_outcome_working_days: Mapped[int] = mapped_column(default=12, server_default="12")
+    appeal_second_stage_months: Mapped[int] = mapped_column(default=3, server_default="3")
+    nc_appealable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Complaints (rule 25)
+    complaint_ack_working_days: Mapped[int] = mapped_column(default=5, server_default="5")
+    complaint_cab_response_days: Mapped[int] = mapped_column(default=90, server_default="90")
+    complaint_resolution_days: Mapped[int] = mapped_column(default=90, server_default="90")
     # Assessments (rules 4, 37, 34)
     objection_window_days: Mapped[int] = mapped_column(default=10, server_default="10")
     onsite_monitoring_interval_months: Mapped[int] = mapped_column(default=36,

@@ -49,6 +49,20 @@ POLICY_RANGES: dict[str, PolicyRange] = {
     "max_suspension_months": PolicyRange(1, 9, _l(
         "Give 1 to 9 months: a suspension lasts at most 9 months.")),
     "directory_retention_months": PolicyRange(0, 120, _l("Give 0 to 120 months.")),
+    "max_suspension_extended_months": PolicyRange(1, 9, _l(
+        "Give 1 to 9 months: even extended with justification, a suspension lasts at most 9 "
+        "months.")),
+    "resignation_notice_days": PolicyRange(0, 365, _l("Give 0 to 365 days.")),
+    "inactive_max_months": PolicyRange(1, 24, _l("Give 1 to 24 months.")),
+    # Appeals (rules 23, 24)
+    "appeal_window_months": PolicyRange(1, 12, _l("Give 1 to 12 months.")),
+    "appeal_ack_working_days": PolicyRange(1, 20, _l("Give 1 to 20 working days.")),
+    "appeal_outcome_working_days": PolicyRange(1, 90, _l("Give 1 to 90 working days.")),
+    "appeal_second_stage_months": PolicyRange(1, 12, _l("Give 1 to 12 months.")),
+    # Complaints (rule 25)
+    "complaint_ack_working_days": PolicyRange(1, 30, _l("Give 1 to 30 working days.")),
+    "complaint_cab_response_days": PolicyRange(1, 365, _l("Give 1 to 365 days.")),
+    "complaint_resolution_days": PolicyRange(1, 365, _l("Give 1 to 365 days.")),
     # Assessments (rules 4, 37, 34)
     "objection_window_days": PolicyRange(1, 60, _l("Give 1 to 60 days.")),
     "onsite_monitoring_interval_months": PolicyRange(1, 120, _l("Give 1 to 120 months.")),
@@ -68,7 +82,14 @@ POLICY_SECTIONS: list[tuple[object, tuple[str, ...]]] = [
     (_l("Applications"), ("application_validity_months",)),
     (_l("Impartiality"), ("consultancy_lookback_years", "employment_lookback_years")),
     (_l("Decisions, sanctions and directory"),
-     ("decision_committee_size", "max_suspension_months", "directory_retention_months")),
+     ("decision_committee_size", "light_surveillance_decisions", "max_suspension_months",
+      "max_suspension_extended_months", "resignation_notice_days", "inactive_max_months",
+      "directory_retention_months")),
+    (_l("Appeals"), ("appeal_window_months", "appeal_ack_working_days",
+                     "appeal_outcome_working_days", "appeal_second_stage_months",
+                     "nc_appealable")),
+    (_l("Complaints"), ("complaint_ack_working_days", "complaint_cab_response_days",
+                        "complaint_resolution_days")),
     (_l("Assessments, teams and witnesses"),
      ("objection_window_days", "onsite_monitoring_interval_months", "witness_code_cycle_years",
       "witness_due_soon_days")),

@@ -110,6 +110,9 @@ def update_policy(policy: TenantPolicy, **values) -> dict:
             raise ValidationFailed(
                 _("A surveillance must fall inside the %(n)d-month cycle: give fewer months.",
                   n=cycle), field=key)
+    if after("max_suspension_extended_months") < after("max_suspension_months"):
+        raise ValidationFailed(_("An extended suspension cannot be shorter than the longest "
+                                 "suspension."), field="max_suspension_extended_months")
     if "grading_scheme" in values and values["grading_scheme"] not in GRADING_SCHEMES:
         raise ValidationFailed(_("Unknown grading scheme."), field="grading_scheme")
     if "finding_reminder_days" in values:

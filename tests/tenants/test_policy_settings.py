@@ -24,8 +24,10 @@ def policy(tenant) -> TenantPolicy:
 
 
 def form_data(tenant, **changes) -> dict:
+    """The settings form as a browser posts it: every field, unticked boxes left out."""
     current = policy(tenant)
-    return {**{f: getattr(current, f) for f in policy_fields()}, **changes}
+    data = {**{f: getattr(current, f) for f in policy_fields()}, **changes}
+    return {k: v for k, v in data.items() if v is not False}
 
 
 @pytest.fixture
@@ -146,7 +148,13 @@ def test_every_value_changed_at_once_is_one_audit_event_with_old_and_new(client,
            "directory_retention_months": 24, "objection_window_days": 14,
            "onsite_monitoring_interval_months": 24, "witness_code_cycle_years": 4,
            "witness_due_soon_days": 60, "finding_reminder_days": "14,3",
-           "finding_escalation_grace_days": 45, "decision_committee_size": 2}
+           "finding_escalation_grace_days": 45, "decision_committee_size": 2,
+           "light_surveillance_decisions": True, "max_suspension_extended_months": 8,
+           "resignation_notice_days": 60, "inactive_max_months": 6, "appeal_window_months": 2,
+           "appeal_ack_working_days": 3, "appeal_outcome_working_days": 15,
+           "appeal_second_stage_months": 4, "nc_appealable": True,
+           "complaint_ack_working_days": 4, "complaint_cab_response_days": 60,
+           "complaint_resolution_days": 120}
     assert sorted(new) == sorted(policy_fields())
     old = {f: getattr(policy(tenant_a), f) for f in policy_fields()}
     resp = client.post("/alpha/settings", data=new, follow_redirects=True)
@@ -156,7 +164,12 @@ def test_every_value_changed_at_once_is_one_audit_event_with_old_and_new(client,
     assert event.changes == {f: [old[f], new[f]] for f in new}
     page = client.get("/alpha/settings")  # the page shows the saved values
     for f, value in new.items():
-        if f != "grading_scheme":
+        if f == "grading_scheme":
+            continue
+        if value is True:  # a ticked box
+            assert re.search(rf'<input[^>]*checked[^>]*name="{f}"|<input[^>]*name="{f}"[^>]*checked',
+                             page.text), f
+        else:
             assert input_value(page, f) == str(value)
 
 
@@ -185,6 +198,8 @@ def _fits(name: str, value: int) -> dict:
     if name == "cycle_length_months":
         return {"first_surveillance_months": min(value - 1, 12),
                 "surveillance_interval_months": min(value - 1, 12)}
+    if name == "max_suspension_extended_months":
+        return {"max_suspension_months": min(value, 3)}
     return {}
 
 
@@ -275,3 +290,12 @@ def test_reminder_days_refuse_anything_but_a_short_list_of_days(client, admin, t
 def test_reminder_days_are_saved_largest_first_once_each(client, admin, tenant_a):
     client.post("/alpha/settings", data=form_data(tenant_a, finding_reminder_days="1; 14, 7, 7"))
     assert policy(tenant_a).finding_reminder_days == "14,7,1"
+
+
+def test_an_extended_suspension_shorter_than_the_longest_suspension_is_refused(
+        client, admin, tenant_a):
+    resp = client.post("/alpha/settings", data=form_data(
+        tenant_a, max_suspension_months=6, max_suspension_extended_months=4))
+    assert resp.status_code == 200
+    assert "An extended suspension cannot be shorter than the longest suspension." in resp.text
+    assert policy(tenant_a).max_suspension_extended_months == 9

@@ -1,0 +1,1 @@
+"""Models of appeals (filled in by its issue)."""

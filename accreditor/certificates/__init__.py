@@ -1,0 +1,1 @@
+"""Certificates and schedules of accreditation rendered as PDF by a background job."""

@@ -1,0 +1,1 @@
+"""Models of certificates (filled in by its issue)."""

@@ -1,0 +1,1 @@
+"""Models of directory (filled in by its issue)."""
