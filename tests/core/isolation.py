@@ -58,8 +58,11 @@ def walk(
         object_values = {a: fillers[a]() for a in args if a != "tenant_slug"}
         # Variant 1: the other tenant's slug. Variant 2: our own slug with the other side's ids.
         variants = []
+        # A public page (directory, complaint form) serves any tenant's published data under that
+        # tenant's own slug by design; under our slug it must still refuse the other's ids.
+        public = getattr(app.view_functions.get(rule.endpoint), "is_public", False)
         if "tenant_slug" in args:
-            if other_slug is not None:
+            if other_slug is not None and not public:
                 variants.append(({**object_values, "tenant_slug": other_slug}, True))
             owned = set(object_values) - SHARED_ARGS
             variants.append(({**object_values, "tenant_slug": own_slug}, bool(owned)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import io
 
 import pytest
@@ -255,6 +256,10 @@ def _assessment_objects(tenant, cab, acc, item, marker: str) -> dict:
            "objection_id": objection.id, "user_id": assessor.id}
     ids.update(_finding_objects(tenant, cab, acc, assessment, assessor, marker))
     ids.update(_decision_objects(tenant, cab, acc, assessment, assessor, marker))
+    # Each later area builds its own objects (tests/<area>/objects.py) from those above.
+    for area in ("certificates", "directory", "complaints", "appeals"):
+        module = importlib.import_module(f"tests.{area}.objects")
+        ids.update(module.tenant_objects(tenant, cab, acc, assessment, assessor, marker, ids))
     return ids
 
 
