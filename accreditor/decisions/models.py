@@ -128,4 +128,7 @@ class ScheduleVersion(TenantScoped, CabScoped, Base):
     status: Mapped[str] = mapped_column(String(30))  # the accreditation's status then
     # The lines then in scope: [{"id", "position", "status", "summary", "fields"}, …]
     lines: Mapped[list] = mapped_column(JSON, default=list)
+    # What the certificate and schedule show besides the lines, as it stood at issue (CAB name
+    # and addresses, locations, standard and edition, dates …): the PDFs render from this.
+    details: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

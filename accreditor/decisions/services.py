@@ -44,6 +44,7 @@ from accreditor.assessments.models import (
     TeamAssignment,
 )
 from accreditor.auth.models import Membership, MembershipRole, User
+from accreditor.certificates import services as certificates
 from accreditor.core import audit
 from accreditor.core.db import utcnow
 from accreditor.core.errors import Conflict, PermissionDenied, ValidationFailed
@@ -60,6 +61,7 @@ from accreditor.decisions.models import (
     ScheduleVersion,
     SuspensionType,
 )
+from accreditor.directory import services as directory
 from accreditor.extensions import db
 from accreditor.scopes import services as scopes
 from accreditor.scopes.models import (
@@ -457,6 +459,7 @@ def record_decision(acc: Accreditation, *, kind, rationale, effective_on, maker_
         decision.schedule_issue = issue_schedule(acc, decision).issue_no
         db.session.flush()
     _settle_proposals(acc, decision)
+    directory.publish(acc, decision=decision)
     _tell_cab(acc, decision)
     return decision
 
@@ -557,6 +560,7 @@ def issue_schedule(acc: Accreditation, decision: Decision | None) -> ScheduleVer
     db.session.flush()
     audit.record("schedule.issued", version, changes={
         "issue_no": [last or None, version.issue_no], "lines": [None, len(version.lines)]})
+    certificates.issue_documents(version)
     return version
 
 
