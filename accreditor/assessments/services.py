@@ -40,6 +40,7 @@ from accreditor.core.audit import AuditEvent
 from accreditor.core.db import utcnow
 from accreditor.core.errors import Conflict, PermissionDenied, ValidationFailed
 from accreditor.core.permissions import Role, acting_user, has_role
+from accreditor.core.tenancy import insert_rows
 from accreditor.extensions import db
 from accreditor.scopes import services as scope_services
 from accreditor.scopes.models import Accreditation, ItemStatus, ScopeItem
@@ -307,9 +308,9 @@ def set_sample(assessment: Assessment, item_ids, *, only_ids=None,
         db.session.execute(delete(AssessmentItem).where(
             AssessmentItem.assessment_id == assessment.id,
             AssessmentItem.scope_item_id.in_(sorted(removed))))
-    db.session.add_all([AssessmentItem(cab_id=assessment.cab_id, assessment_id=assessment.id,
-                                       scope_item_id=i) for i in sorted(added)])
     db.session.flush()
+    insert_rows(AssessmentItem, [{"cab_id": assessment.cab_id, "assessment_id": assessment.id,
+                                  "scope_item_id": i} for i in sorted(added)])
     if added or removed:
         estimated = assessment.estimated_days
         refresh_estimate(assessment)

@@ -19,6 +19,7 @@ from accreditor.core import audit
 from accreditor.core.csvfile import formula_safe, unquote_formula
 from accreditor.core.errors import Conflict, NotFound, ValidationFailed
 from accreditor.core.permissions import acting_user
+from accreditor.core.tenancy import insert_rows
 from accreditor.extensions import db
 from accreditor.refdata import services as refdata
 from accreditor.refdata.models import Programme, ScopeType, StandardEdition, TermKind
@@ -500,31 +501,31 @@ def _items(acc: Accreditation, item_ids: list[int] | None) -> list[ScopeItem]:
 
 def change_items(acc: Accreditation, items: list[ScopeItem], to: ItemStatus, *,
                  effective_on: date, reason_code: ReasonCode, reason: str | None = None,
-                 decision_id: int | None = None) -> list[ScopeEvent]:
-    """Move items to ``to`` (checked against ITEM_TRANSITIONS), one ScopeEvent each."""
+                 decision_id: int | None = None) -> int:
+    """Move items to ``to`` (checked against ITEM_TRANSITIONS), one ScopeEvent each; returns how
+    many."""
     if not items:
         raise ValidationFailed(_("Name at least one scope line."), field="items")
     bad = [i for i in items if to not in ITEM_TRANSITIONS[i.status_enum]]
     if bad:
         raise Conflict(_("Line %(n)s is %(s)s and cannot become %(t)s.",
                          n=bad[0].position, s=bad[0].status, t=to.value))
-    actor = acting_user()
+    actor_id = getattr(acting_user(), "id", None)
     events = []
     for item in items:
-        events.append(ScopeEvent(
-            cab_id=acc.cab_id, accreditation_id=acc.id, scope_item_id=item.id,
-            from_status=item.status, to_status=to.value, effective_on=effective_on,
-            reason_code=reason_code.value, reason=reason, decision_id=decision_id,
-            actor_id=getattr(actor, "id", None),
-        ))
+        events.append({
+            "cab_id": acc.cab_id, "accreditation_id": acc.id, "scope_item_id": item.id,
+            "from_status": item.status, "to_status": to.value, "effective_on": effective_on,
+            "reason_code": reason_code.value, "reason": reason, "decision_id": decision_id,
+            "actor_id": actor_id})
         item.status = to.value
-    db.session.add_all(events)
     db.session.flush()
+    insert_rows(ScopeEvent, events)  # one statement for 2,000 lines (their ids are not needed)
     refresh_status(acc)
     audit.record(f"scope.{to.value}", acc, changes={
         "items": [None, [i.id for i in items]], "effective_on": [None, effective_on.isoformat()],
         "reason_code": [None, reason_code.value]})
-    return events
+    return len(events)
 
 
 def refresh_status(acc: Accreditation) -> AccreditationStatus:
@@ -543,10 +544,12 @@ def refresh_status(acc: Accreditation) -> AccreditationStatus:
     elif accredited:
         new = AccreditationStatus.accredited
     elif current in (AccreditationStatus.accredited, AccreditationStatus.partially_suspended,
-                     AccreditationStatus.suspended):
+                     AccreditationStatus.suspended, AccreditationStatus.inactive):
         new = AccreditationStatus.withdrawn  # nothing left in scope
     else:
         new = current
+    if current == AccreditationStatus.inactive and new == AccreditationStatus.accredited:
+        new = current  # inactive until reactivated (rule 22)
     if new != current:
         before = acc.status
         acc.status = new.value
@@ -556,7 +559,7 @@ def refresh_status(acc: Accreditation) -> AccreditationStatus:
 
 
 def grant(acc: Accreditation, *, effective_on: date, item_ids: list[int] | None = None,
-          decision_id: int | None = None, propose: bool = True) -> list[ScopeEvent]:
+          decision_id: int | None = None, propose: bool = True) -> int:
     """Grant (initial or extension): applied lines become accredited; the first grant starts the
     cycle and (unless ``propose`` is false — tests that build a programme by hand) completes the
     cycle programme from the tenant's policy. Refuses a 17020 grant without an IB type
@@ -626,6 +629,21 @@ def withdraw(acc, *, effective_on, voluntary: bool, reason=None, decision_id=Non
     db.session.flush()
     audit.record("accreditation.status_changed", acc, changes={"status": [before, acc.status]})
     return events
+
+
+def set_inactive(acc: Accreditation, *, active: bool) -> None:
+    """Inactive status at the CAB's request, or its end (rule 22; the decisions issue calls
+    this): the lines keep their status; reactivation derives the status from them again."""
+    before = acc.status
+    if active:
+        acc.status = AccreditationStatus.accredited.value
+        db.session.flush()
+        refresh_status(acc)
+    else:
+        acc.status = AccreditationStatus.inactive.value
+    db.session.flush()
+    if acc.status != before:
+        audit.record("accreditation.status_changed", acc, changes={"status": [before, acc.status]})
 
 
 # -- history ----------------------------------------------------------------------------------
