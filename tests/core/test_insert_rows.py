@@ -29,10 +29,11 @@ def _rows(acc, n: int, **extra) -> list[dict]:
 def test_rows_get_the_current_tenant_in_one_statement(tenant_a, count_queries):
     cab = create_cab(tenant_a)
     acc = create_accreditation(tenant_a, cab, lines=[CAL_LINE])
+    rows = _rows(acc, 50)
     with tenant_scope(tenant_a):
-        count = count_queries()
-        insert_rows(ScopeEvent, _rows(acc, 50))
-        assert count() == 1
+        with count_queries() as q:
+            insert_rows(ScopeEvent, rows)
+        assert q.count == 1
         commit()
         tenants = db.session.execute(select(ScopeEvent.tenant_id).where(
             ScopeEvent.accreditation_id == acc.id)).scalars().all()
@@ -52,10 +53,11 @@ def test_a_cab_user_cannot_write_rows_of_another_cab(tenant_a):
     cab = create_cab(tenant_a)
     other = create_cab(tenant_a, "Other Lab Ltd")
     acc = create_accreditation(tenant_a, cab, lines=[CAL_LINE])
+    rows = _rows(acc, 1)
     with tenant_scope(tenant_a):
         g.cab_id = other.id  # what tenant resolution sets for a CAB user
         try:
             with pytest.raises(CrossTenantWrite):
-                insert_rows(ScopeEvent, _rows(acc, 1))
+                insert_rows(ScopeEvent, rows)
         finally:
             g.pop("cab_id")
