@@ -49,6 +49,7 @@ from accreditor.core import audit
 from accreditor.core.db import utcnow
 from accreditor.core.errors import Conflict, PermissionDenied, ValidationFailed
 from accreditor.core.permissions import Role, acting_user, has_role
+from accreditor.core.tenancy import insert_rows
 from accreditor.decisions.models import (
     GRANTING,
     SCOPE_CHANGING,
@@ -70,6 +71,7 @@ from accreditor.scopes.models import (
     AccreditationStatus,
     ItemStatus,
     ReasonCode,
+    ScopeEvent,
     ScopeItem,
 )
 from accreditor.scopes.services import MAX_CYCLE
@@ -124,17 +126,24 @@ def _ids(values: Iterable | None) -> list[int]:
 # -- the queue ----------------------------------------------------------------------------------
 
 
-def queue(limit: int = 200) -> list:
-    """Reports with a recommendation no decision has answered yet, oldest first."""
+def _queued():
     answered = select(Decision.assessment_id).where(Decision.assessment_id.is_not(None))
     live = select(Accreditation.id).where(Accreditation.status.in_(
         [AccreditationStatus.applicant.value, *(st.value for st in LIVE_STATUSES)]))
+    return (Assessment.status.in_(REPORTED), Assessment.recommendation.is_not(None),
+            Assessment.accreditation_id.in_(live), Assessment.id.notin_(answered))
+
+
+def queue(limit: int = 200, offset: int = 0) -> list:
+    """Reports with a recommendation no decision has answered yet, oldest first."""
     return list(db.session.execute(
-        select(Assessment).where(Assessment.status.in_(REPORTED),
-                                 Assessment.recommendation.is_not(None),
-                                 Assessment.accreditation_id.in_(live),
-                                 Assessment.id.notin_(answered))
-        .order_by(Assessment.report_issued_at, Assessment.id).limit(limit)).scalars())
+        select(Assessment).where(*_queued())
+        .order_by(Assessment.report_issued_at, Assessment.id).limit(limit).offset(offset))
+        .scalars())
+
+
+def queue_count() -> int:
+    return db.session.execute(select(func.count(Assessment.id)).where(*_queued())).scalar_one()
 
 
 def decision_makers() -> list[tuple[int, str]]:
@@ -167,7 +176,9 @@ class Proposed:
 
 
 def _clean(acc: Accreditation, *, kind, rationale, effective_on, maker_ids, input_ids,
-           item_ids, assessment_id, suspension_type, extent, location_codes) -> dict:
+           item_ids, assessment_id, suspension_type, extent, location_codes,
+           suspension_id=None, new_max_end_on=None, cab_request=None,
+           light: bool = False, today: date | None = None) -> dict:
     try:
         kind = DecisionKind(kind)
     except ValueError:
@@ -178,12 +189,13 @@ def _clean(acc: Accreditation, *, kind, rationale, effective_on, maker_ids, inpu
     if effective_on is None:
         raise ValidationFailed(_("Give the date the decision takes effect."),
                                field="effective_on")
-    if effective_on > date.today():
+    if effective_on > (today or date.today()):
         raise ValidationFailed(_("A decision takes effect on the day it is taken or earlier; "
                                  "record it on the day it takes effect."), field="effective_on")
     policy = TenantPolicy.current()
     makers = _ids(maker_ids)
-    if len(makers) < policy.decision_committee_size:
+    # The lighter path is one person's confirmation, whatever the committee size.
+    if len(makers) < (1 if light else policy.decision_committee_size):
         raise ValidationFailed(
             _("Name the decision maker.") if policy.decision_committee_size == 1 else
             _("Name the %(n)d members of the decision committee.",
@@ -195,6 +207,8 @@ def _clean(acc: Accreditation, *, kind, rationale, effective_on, maker_ids, inpu
                                  "(a manager records a committee's decision as secretary)."),
                                field="maker_ids")
     eligible = {uid for uid, _name in decision_makers()}
+    if light and recorder is not None:
+        eligible.add(recorder.id)  # a manager confirms a clean surveillance outcome
     if set(makers) - eligible:
         raise ValidationFailed(_("Each decision maker must hold the decision-maker role."),
                                field="maker_ids")
@@ -233,11 +247,91 @@ def _clean(acc: Accreditation, *, kind, rationale, effective_on, maker_ids, inpu
             if known != set(codes):
                 raise ValidationFailed(_("Choose locations of this CAB."),
                                        field="location_codes")
-    items = _items(acc, kind, _ids(item_ids), ext, codes)
+    if kind == K.withdraw and extent:
+        ext = Extent(extent)  # a resignation: full, or the lines named (rule 39)
+    suspension = None
+    if kind in (K.extend_suspension, K.reinstate):
+        suspension = _suspension(acc, kind, suspension_id)
+    if kind == K.extend_suspension and new_max_end_on is None:
+        raise ValidationFailed(_("Give the new maximum end of the suspension (rule 18)."),
+                               field="max_end_on")
+    if kind == K.reinstate and suspension is not None:
+        items = _lines_under(acc, suspension.id, _ids(item_ids))
+    else:
+        items = _items(acc, kind, _ids(item_ids), ext, codes)
     return {"kind": kind, "rationale": rationale, "effective_on": effective_on,
             "maker_ids": makers, "input_ids": inputs, "items": items, "suspension_type": stype,
             "extent": ext, "location_codes": codes,
-            "assessment_id": int(assessment_id) if assessment_id else None}
+            "assessment_id": int(assessment_id) if assessment_id else None,
+            "suspension": suspension, "new_max_end_on": new_max_end_on,
+            "cab_request": cab_request, "light": light}
+
+
+# -- suspensions: current ones, their maximum, the lines still under them (rule 18) ------------
+
+
+def _still_under_stmt(acc_id: int | None = None):
+    """(scope item id, suspension decision id) of each suspended line: its latest suspension
+    event names the decision it is under (a line suspended again runs on the later one)."""
+    latest = select(ScopeEvent.scope_item_id, func.max(ScopeEvent.id).label("event_id")).where(
+        ScopeEvent.to_status == ItemStatus.suspended.value)
+    if acc_id is not None:
+        latest = latest.where(ScopeEvent.accreditation_id == acc_id)
+    latest = latest.group_by(ScopeEvent.scope_item_id).subquery()
+    return (select(ScopeEvent.scope_item_id, ScopeEvent.decision_id)
+            .join(latest, latest.c.event_id == ScopeEvent.id)
+            .join(ScopeItem, ScopeItem.id == ScopeEvent.scope_item_id)
+            .where(ScopeItem.status == ItemStatus.suspended.value))
+
+
+def current_suspensions(acc: Accreditation) -> list[Decision]:
+    """The accreditation's suspension decisions under which a line is still suspended, newest
+    first (one statement)."""
+    under = _still_under_stmt(acc.id).subquery()
+    return list(db.session.execute(select(Decision).where(
+        Decision.accreditation_id == acc.id, Decision.kind == K.suspend.value,
+        Decision.id.in_(select(under.c.decision_id))).order_by(Decision.id.desc())).scalars())
+
+
+def suspension_maximum(suspension: Decision) -> date:
+    """The suspension's maximum end: its own, or the latest extension's (rule 18)."""
+    latest = db.session.execute(select(Decision.max_end_on).where(
+        Decision.suspension_id == suspension.id, Decision.kind == K.extend_suspension.value)
+        .order_by(Decision.id.desc()).limit(1)).scalar_one_or_none()
+    return latest or suspension.max_end_on
+
+
+def _suspension(acc: Accreditation, kind: DecisionKind, suspension_id) -> Decision | None:
+    """The current suspension an extension extends or a reinstatement lifts. A reinstatement
+    naming none lifts the only current one (several: choose)."""
+    current = current_suspensions(acc)
+    if suspension_id in (None, ""):
+        if kind == K.reinstate and len(current) <= 1:
+            return current[0] if current else None
+        raise ValidationFailed(_("Choose the suspension."), field="suspension_id")
+    try:
+        wanted = int(suspension_id)
+    except (TypeError, ValueError):
+        raise ValidationFailed(_("Choose the suspension."), field="suspension_id") from None
+    found = next((d for d in current if d.id == wanted), None)
+    if found is None:
+        raise ValidationFailed(_("Choose a current suspension of this accreditation: no line "
+                                 "is still suspended under that one."), field="suspension_id")
+    return found
+
+
+def _lines_under(acc: Accreditation, suspension_id: int, ids: list[int]) -> list[ScopeItem]:
+    """The lines still suspended under the suspension (default), or those named among them."""
+    under = _still_under_stmt(acc.id).subquery()
+    stmt = select(ScopeItem).where(ScopeItem.id.in_(
+        select(under.c.scope_item_id).where(under.c.decision_id == suspension_id)))
+    if ids:
+        stmt = stmt.where(ScopeItem.id.in_(ids))
+    rows = list(db.session.execute(stmt.order_by(ScopeItem.position, ScopeItem.id)).scalars())
+    if ids and len(rows) != len(ids):
+        raise ValidationFailed(_("Choose lines still suspended under the suspension lifted."),
+                               field="items")
+    return rows
 
 
 # Which lines each kind acts on when none are named, and which it may act on.
@@ -265,7 +359,8 @@ def _items(acc: Accreditation, kind: DecisionKind, ids: list[int], extent: Exten
         stmt = stmt.where(or_(ScopeItem.application_id.is_(None),
                               ScopeItem.application_id.in_(select(Application.id).where(
                                   Application.status == ApplicationStatus.accepted.value))))
-    if kind == K.withdraw or (kind == K.suspend and extent == Extent.full):
+    if (kind == K.withdraw and extent != Extent.partial) or (
+            kind == K.suspend and extent == Extent.full):
         ids = []  # the whole live scope
     elif kind == K.suspend and not ids and codes:
         # A partial suspension by location: the lines performed there.
@@ -278,7 +373,7 @@ def _items(acc: Accreditation, kind: DecisionKind, ids: list[int], extent: Exten
             raise ValidationFailed(_("Choose lines this decision can act on (%(s)s lines).",
                                      s=", ".join(statuses)), field="items")
         return rows
-    if kind in (K.reduce,) or (kind == K.suspend and extent == Extent.partial):
+    if kind in (K.reduce,) or (kind in (K.suspend, K.withdraw) and extent == Extent.partial):
         return []  # must be named: checked as a refusal (rule 19) or below
     return list(db.session.execute(stmt.order_by(ScopeItem.position, ScopeItem.id)).scalars())
 
@@ -397,6 +492,40 @@ def check_decision(acc: Accreditation, clean: dict, *, today: date | None = None
     if kind == K.reduce and not clean["items"]:
         out.append(Refusal("scope", "reduce_names_nothing", _(
             "Name the lines removed from the scope.")))
+    if kind == K.withdraw and clean["extent"] == Extent.partial and not clean["items"]:
+        out.append(Refusal("39", "partial_names_nothing", _(
+            "Refused (rule 39): a partial withdrawal names the lines it withdraws.")))
+    if kind == K.extend_suspension:
+        out.extend(_extension_refusals(clean["suspension"], clean["new_max_end_on"]))
+    if kind == K.inactive:
+        req = clean["cab_request"]
+        if req is None or req.kind != "inactive":
+            out.append(Refusal("22", "not_requested", _(
+                "Refused (rule 22): inactive status is granted only on the CAB's written "
+                "request.")))
+        if acc.status != AccreditationStatus.accredited:
+            out.append(Refusal("22", "not_active", _(
+                "Only an accredited accreditation, not suspended, becomes inactive.")))
+    if kind == K.reactivate and acc.status != AccreditationStatus.inactive:
+        out.append(Refusal("22", "not_inactive", _("This accreditation is not inactive.")))
+    return out
+
+
+def _extension_refusals(suspension: Decision, new_max: date) -> list[Refusal]:
+    """Rule 18: an extension moves the maximum later, to at most the suspension's start plus
+    ``max_suspension_extended_months``."""
+    out = []
+    months = TenantPolicy.current().max_suspension_extended_months
+    limit = suspension.effective_on + relativedelta(months=months)
+    current = suspension_maximum(suspension)
+    if new_max <= current:
+        out.append(Refusal("18", "not_later", _(
+            "The new maximum end must be later than the current one (%(d)s).",
+            d=current.isoformat())))
+    if new_max > limit:
+        out.append(Refusal("18", "beyond_extended_maximum", _(
+            "Refused (rule 18): a suspension lasts at most %(m)d months even when extended; "
+            "this one cannot run beyond %(d)s.", m=months, d=limit.isoformat())))
     return out
 
 
@@ -405,8 +534,12 @@ def check_decision(acc: Accreditation, clean: dict, *, today: date | None = None
 
 def record_decision(acc: Accreditation, *, kind, rationale, effective_on, maker_ids,
                     input_ids=(), item_ids=(), assessment_id=None, suspension_type=None,
-                    extent=None, location_codes=(), today: date | None = None) -> Decision:
-    """Check, then record the decision and carry it out (see the module's docstring)."""
+                    extent=None, location_codes=(), suspension_id=None, max_end_on=None,
+                    cab_request=None, light_path: bool = False, prechecked: bool = False,
+                    today: date | None = None) -> Decision:
+    """Check, then record the decision and carry it out (see the module's docstring).
+    ``prechecked``: the makers' rules were applied when the decision was taken (a resignation
+    accepted earlier, carried out on its date by the daily job)."""
     if acting_user() is not None and not has_role(*RECORDERS):
         raise PermissionDenied(_("Only a decision maker (or a manager recording a committee's "
                                  "decision) records decisions."))
@@ -422,8 +555,12 @@ def record_decision(acc: Accreditation, *, kind, rationale, effective_on, maker_
     clean = _clean(acc, kind=kind, rationale=rationale, effective_on=effective_on,
                    maker_ids=maker_ids, input_ids=input_ids, item_ids=item_ids,
                    assessment_id=assessment_id, suspension_type=suspension_type,
-                   extent=extent, location_codes=location_codes)
+                   extent=extent, location_codes=location_codes, suspension_id=suspension_id,
+                   new_max_end_on=max_end_on, cab_request=cab_request, light=light_path,
+                   today=today)
     refusals = check_decision(acc, clean, today=today)
+    if prechecked:
+        refusals = [r for r in refusals if r.rule not in ("1", "2")]
     if refusals:
         raise DecisionRefused(refusals)
     kind, on = clean["kind"], clean["effective_on"]
@@ -438,20 +575,27 @@ def record_decision(acc: Accreditation, *, kind, rationale, effective_on, maker_
         extent=clean["extent"].value if clean["extent"] else None,
         location_codes=clean["location_codes"],
         max_end_on=(on + relativedelta(months=policy.max_suspension_months)
-                    if kind == K.suspend else None))
+                    if kind == K.suspend else clean["new_max_end_on"]
+                    if kind == K.extend_suspension else None),
+        suspension_id=clean["suspension"].id if clean["suspension"] is not None else None,
+        cab_request_id=cab_request.id if cab_request is not None else None,
+        light_path=bool(light_path))
     db.session.add(decision)
     db.session.flush()
     item_ids = [i.id for i in clean["items"]]
     db.session.add_all([DecisionMaker(decision_id=decision.id, cab_id=acc.cab_id, user_id=u)
                         for u in clean["maker_ids"]]
                        + [DecisionInput(decision_id=decision.id, cab_id=acc.cab_id,
-                                        assessment_id=a) for a in clean["input_ids"]]
-                       + [DecisionItem(decision_id=decision.id, cab_id=acc.cab_id,
-                                       scope_item_id=i) for i in item_ids])
+                                        assessment_id=a) for a in clean["input_ids"]])
     db.session.flush()
+    # One executemany statement for the lines (the unit of work sends one INSERT per row on
+    # SQLite when it reads back ids: 2,000 lines, 2,000 statements).
+    insert_rows(DecisionItem, [{"decision_id": decision.id, "cab_id": acc.cab_id,
+                                "scope_item_id": i} for i in item_ids])
     audit.record("decision.recorded", decision, changes={
         **audit.snapshot(decision, ("kind", "effective_on", "rationale", "assessment_id",
-                                    "suspension_type", "extent", "max_end_on")),
+                                    "suspension_type", "extent", "max_end_on", "suspension_id",
+                                    "cab_request_id", "light_path")),
         "maker_ids": [None, clean["maker_ids"]], "input_ids": [None, clean["input_ids"]],
         "item_ids": [None, item_ids]})
     _carry_out(acc, decision, clean)
@@ -478,9 +622,17 @@ def _carry_out(acc: Accreditation, decision: Decision, clean: dict) -> None:
                          decision_id=decision.id)
     elif kind == K.reduce:
         scopes.reduce(acc, item_ids=ids, effective_on=on, reason=reason, decision_id=decision.id)
+    elif kind == K.withdraw and clean["extent"] == Extent.partial:
+        scopes.change_items(acc, clean["items"], ItemStatus.withdrawn, effective_on=on,
+                            reason_code=ReasonCode.voluntary if decision.cab_request_id
+                            else ReasonCode.withdrawal, reason=reason, decision_id=decision.id)
     elif kind == K.withdraw:
-        scopes.withdraw(acc, effective_on=on, voluntary=False, reason=reason,
-                        decision_id=decision.id)
+        scopes.withdraw(acc, effective_on=on, voluntary=decision.cab_request_id is not None,
+                        reason=reason, decision_id=decision.id)
+    elif kind in (K.inactive, K.reactivate):
+        scopes.set_inactive(acc, active=kind == K.reactivate)
+        if kind == K.reactivate:
+            _dismiss_inactive_proposals(acc, decision)
     elif kind == K.refuse:
         if clean["items"]:
             scopes.change_items(acc, clean["items"], ItemStatus.refused, effective_on=on,
@@ -497,23 +649,51 @@ def _carry_out(acc: Accreditation, decision: Decision, clean: dict) -> None:
     if kind in RENEWING and _answers_reassessment(clean["assessment_id"], decision.id):
         _next_cycle(acc, on)
     elif kind == K.follow_up:
-        _plan_follow_up(acc, clean["input_ids"], on)
+        _plan_follow_up(acc, clean["input_ids"], on, decision)
 
 
 FOLLOW_UP_AFTER = relativedelta(months=1)
 
 
-def _plan_follow_up(acc: Accreditation, input_ids: list[int], on: date) -> None:
+def _plan_follow_up(acc: Accreditation, input_ids: list[int], on: date,
+                    decision: Decision) -> None:
     """A draft follow-up assessment a month on, at the cited assessment's locations: the
-    planner moves it and proposes its team as usual."""
+    planner moves it and proposes its team as usual. The open findings of the cited
+    assessments (not yet handed to another) are handed to it."""
     from accreditor.assessments import services as assessments
+    from accreditor.findings.models import OPEN_STATUSES, Finding
 
     codes = db.session.execute(select(Assessment.location_codes).where(
         Assessment.id.in_(input_ids)).order_by(Assessment.planned_start_on.desc())
         .limit(1)).scalar_one_or_none() or []
     start = on + FOLLOW_UP_AFTER
-    assessments.create_assessment(acc, AssessmentType.follow_up.value, "onsite", start, start,
-                                  codes)
+    follow_up = assessments.create_assessment(acc, AssessmentType.follow_up.value, "onsite",
+                                              start, start, codes)
+    reason = _("Decision %(n)d requires a follow-up assessment.", n=decision.id)
+    for finding in db.session.execute(select(Finding).where(
+            Finding.assessment_id.in_(input_ids), Finding.status.in_(OPEN_STATUSES),
+            Finding.followed_up_in_id.is_(None)).order_by(Finding.id)).scalars():
+        finding.followed_up_in_id, finding.follow_up_reason = follow_up.id, reason
+        changes = audit.diff(finding)
+        db.session.flush()
+        audit.record("finding.handed_over", finding, changes=changes)
+
+
+def _dismiss_inactive_proposals(acc: Accreditation, decision: Decision) -> None:
+    """Reactivation answers the proposed withdrawal of a long inactive accreditation."""
+    from accreditor.findings.models import ProposalSource, ProposalStatus, SanctionProposal
+
+    for p in db.session.execute(select(SanctionProposal).where(
+            SanctionProposal.accreditation_id == acc.id,
+            SanctionProposal.source == ProposalSource.inactive_cap.value,
+            SanctionProposal.status == ProposalStatus.proposed.value)).scalars():
+        p.status = ProposalStatus.dismissed.value
+        p.resolved_at = utcnow()
+        p.resolved_by_id = decision.recorded_by_id
+        p.resolution = _("Reactivated by decision %(n)d.", n=decision.id)
+        changes = audit.diff(p)
+        db.session.flush()
+        audit.record("sanction_proposal.dismissed", p, changes=changes)
 
 
 # Decisions on a reassessment that continue the accreditation start its next cycle.
@@ -612,3 +792,76 @@ def schedules_of(acc: Accreditation) -> list[ScheduleVersion]:
     return list(db.session.execute(select(ScheduleVersion).where(
         ScheduleVersion.accreditation_id == acc.id).order_by(ScheduleVersion.issue_no.desc())
     ).scalars())
+
+
+# -- the lighter path for clean surveillance outcomes (issue 6 point 1) -------------------------
+
+LIGHT_CONFIRMERS = (Role.manager, Role.decision_maker)
+
+
+def raised_counts(assessment_ids: Iterable[int]) -> dict[int, int]:
+    """How many findings (any grade, not withdrawn, issued or not) each assessment raised."""
+    from accreditor.findings.models import Finding, FindingStatus
+
+    ids = list(assessment_ids)
+    if not ids:
+        return {}
+    return dict(db.session.execute(
+        select(Finding.assessment_id, func.count(Finding.id))
+        .where(Finding.assessment_id.in_(ids),
+               Finding.status != FindingStatus.withdrawn.value)
+        .group_by(Finding.assessment_id)).all())
+
+
+def light_path_open(a: Assessment) -> bool:
+    """The report may be confirmed on the lighter path (the setting aside): a surveillance
+    report recommending "maintain" that no decision answered."""
+    return (a.type == AssessmentType.surveillance.value and a.recommendation == "maintain"
+            and a.status in REPORTED)
+
+
+def confirm_light(assessment: Assessment, *, today: date | None = None) -> Decision:
+    """A manager (or decision maker) confirms a clean surveillance outcome in one step: a
+    ``maintain`` decision marked as taken on the lighter path. Refused when the tenant has not
+    turned the path on, when the report is not a surveillance recommending "maintain", when
+    the assessment raised any finding or the accreditation has an open one, and, as for every
+    decision, when the person was on the team (rule 1) or consults (rule 2)."""
+    from accreditor.findings.services import open_blocking_findings
+
+    user = acting_user()
+    if user is None or not has_role(*LIGHT_CONFIRMERS):
+        raise PermissionDenied(_("Only a manager or a decision maker confirms a surveillance "
+                                 "outcome on the lighter path."))
+    if not TenantPolicy.current().light_surveillance_decisions:
+        raise Conflict(_("The lighter path for clean surveillance outcomes is off: record the "
+                         "decision with the full form."), code="light_path_off")
+    if not light_path_open(assessment):
+        raise Conflict(_("Only a surveillance report recommending to maintain the "
+                         "accreditation is confirmed on the lighter path."),
+                       code="light_path_not_surveillance")
+    acc = db.session.execute(select(Accreditation).where(
+        Accreditation.id == assessment.accreditation_id)).scalar_one()
+    if raised_counts([assessment.id]) or open_blocking_findings(acc):
+        raise Conflict(_("This surveillance raised findings, or the accreditation has open "
+                         "ones: record the decision with the full form."),
+                       code="light_path_findings")
+    if db.session.execute(select(Decision.id).where(
+            Decision.assessment_id == assessment.id).limit(1)).first() is not None:
+        raise Conflict(_("A decision already answers this report."), code="already_answered")
+    return record_decision(
+        acc, kind=K.maintain, effective_on=today or date.today(), maker_ids=[user.id],
+        input_ids=[assessment.id], assessment_id=assessment.id, light_path=True,
+        rationale=_("Confirmed on the lighter path: the surveillance report of assessment "
+                    "%(n)d recommends maintaining the accreditation; no finding was raised and "
+                    "none is open.", n=assessment.id), today=today)
+
+
+def decisions_page(acc: Accreditation, page: int, size: int) -> tuple[list[Decision], int]:
+    """One page of the accreditation's decisions, newest first, and their number."""
+    total = db.session.execute(select(func.count(Decision.id)).where(
+        Decision.accreditation_id == acc.id)).scalar_one()
+    rows = list(db.session.execute(select(Decision).where(
+        Decision.accreditation_id == acc.id).order_by(Decision.decided_at.desc(),
+                                                      Decision.id.desc())
+        .limit(size).offset((page - 1) * size)).scalars())
+    return rows, total

@@ -32,14 +32,25 @@ from accreditor.core.db import commit
 from accreditor.core.errors import DomainError, show_error
 from accreditor.core.permissions import STAFF_ROLES, Role, has_role, require_role, staff_only_or_404
 from accreditor.core.tenancy import get_scoped_or_404
-from accreditor.decisions import services
-from accreditor.decisions.forms import DecisionForm, decision_labels
+from accreditor.decisions import requests, services
+from accreditor.decisions.forms import (
+    AnswerRequestForm,
+    DecisionForm,
+    DeclineForm,
+    PlainForm,
+    ProtectionForm,
+    RequestForm,
+    decision_labels,
+)
 from accreditor.decisions.models import (
+    OPEN_REQUEST_STATUSES,
+    CabRequest,
     Decision,
     DecisionInput,
     DecisionItem,
     DecisionKind,
     DecisionMaker,
+    RequestStatus,
     ScheduleVersion,
 )
 from accreditor.extensions import db
@@ -48,6 +59,7 @@ from accreditor.portal.views import cab_user_only
 from accreditor.refdata.models import Programme
 from accreditor.scopes import services as scopes
 from accreditor.scopes.models import Accreditation, ItemStatus, ScopeItem
+from accreditor.tenants.models import TenantPolicy
 
 bp = Blueprint("decisions", __name__, url_prefix="/decisions")
 bp.before_request(staff_only_or_404)
@@ -57,6 +69,7 @@ portal_bp = Blueprint("cab_decisions", __name__, url_prefix="/portal/decisions")
 QUEUE_READERS = (Role.admin, Role.manager, Role.decision_maker)
 READERS = tuple(STAFF_ROLES)
 PAGE_SIZE = 50  # latest decisions under the queue
+QUEUE_PAGE_SIZE = 50  # reports awaiting a decision
 K = DecisionKind
 
 
@@ -79,21 +92,37 @@ portal_bp.context_processor(_labels)
 # -- pieces shared with the accreditation pages ------------------------------------------------
 
 
-def schedule_rows(accreditation_id: int) -> list:
-    """(id, issue_no, issued_on, status, line count) of an accreditation's schedule versions,
-    newest first: one statement, without reading the lines themselves."""
+def schedule_rows(accreditation_id: int, page: int = 1) -> list:
+    """(id, issue_no, issued_on, status, line count) of a page of an accreditation's schedule
+    versions, newest first: one statement, without reading the lines themselves."""
     return db.session.execute(
         select(ScheduleVersion.id, ScheduleVersion.issue_no, ScheduleVersion.issued_on,
                ScheduleVersion.status,
                func.coalesce(func.json_array_length(ScheduleVersion.lines), 0).label("lines"))
         .where(ScheduleVersion.accreditation_id == accreditation_id)
-        .order_by(ScheduleVersion.issue_no.desc())).all()
+        .order_by(ScheduleVersion.issue_no.desc())
+        .limit(LIST_SIZE).offset((page - 1) * LIST_SIZE)).all()
+
+
+LIST_SIZE = 20  # decisions and schedule issues per page on the accreditation pages
+
+
+def _page(name: str) -> int:
+    return max(1, request.args.get(name, 1, type=int) or 1)
 
 
 def accreditation_decisions(acc: Accreditation) -> dict:
-    """What the accreditation pages (staff and portal) list: its decisions and schedule
-    versions (two statements)."""
-    return {"decisions": services.decisions_of(acc), "schedules": schedule_rows(acc.id),
+    """What the accreditation pages (staff and portal) list: a page of its decisions and of its
+    schedule versions (``dpage``, ``spage``), and its CAB requests (five statements)."""
+    from accreditor.decisions.requests import requests_of
+
+    dpage, spage = _page("dpage"), _page("spage")
+    decisions, dtotal = services.decisions_page(acc, dpage, LIST_SIZE)
+    stotal = db.session.execute(select(func.count(ScheduleVersion.id)).where(
+        ScheduleVersion.accreditation_id == acc.id)).scalar_one()
+    return {"decisions": decisions, "dpage": dpage, "dpages": max(1, -(-dtotal // LIST_SIZE)),
+            "schedules": schedule_rows(acc.id, spage), "spage": spage,
+            "spages": max(1, -(-stotal // LIST_SIZE)), "cab_requests": requests_of(acc.id),
             **decision_labels()}
 
 
@@ -103,7 +132,10 @@ def accreditation_decisions(acc: Accreditation) -> dict:
 @bp.get("/")
 @require_role(*QUEUE_READERS)
 def index():
-    queued = services.queue()
+    qtotal = services.queue_count()
+    qpages = max(1, -(-qtotal // QUEUE_PAGE_SIZE))
+    qpage = min(_page("qpage"), qpages)
+    queued = services.queue(limit=QUEUE_PAGE_SIZE, offset=(qpage - 1) * QUEUE_PAGE_SIZE)
     acc_ids = sorted({a.accreditation_id for a in queued})
     accs = {a.id: a for a in db.session.execute(
         select(Accreditation).where(Accreditation.id.in_(acc_ids))
@@ -122,8 +154,53 @@ def index():
     return render_template(
         "decisions/index.html", queued=[(a, accs[a.accreditation_id]) for a in queued],
         open_counts=finding_services.blocking_counts(acc_ids), latest=latest, page=page,
-        pages=pages, total=total,
-        may_record=has_role(*services.RECORDERS))
+        pages=pages, total=total, qpage=qpage, qpages=qpages, qtotal=qtotal,
+        may_record=has_role(*services.RECORDERS), **_light_context(queued),
+        open_requests=db.session.execute(select(func.count(CabRequest.id)).where(
+            CabRequest.status == RequestStatus.submitted.value)).scalar_one())
+
+
+def _light_context(queued: list) -> dict:
+    """Which queued reports the current user may confirm on the lighter path (two statements
+    whatever the queue holds; none when the setting is off)."""
+    if not (TenantPolicy.current().light_surveillance_decisions
+            and has_role(*services.LIGHT_CONFIRMERS)):
+        return {"light_ids": set(), "light_form": None}
+    candidates = [a for a in queued if services.light_path_open(a)]
+    ids = [a.id for a in candidates]
+    raised = services.raised_counts(ids)
+    blocked = finding_services.blocking_counts({a.accreditation_id for a in candidates})
+    on_team = set(db.session.execute(select(TeamAssignment.assessment_id).where(
+        TeamAssignment.assessment_id.in_(ids), TeamAssignment.user_id == current_user.id)
+    ).scalars()) if ids else set()
+    return {"light_ids": {a.id for a in candidates if not raised.get(a.id)
+                          and not blocked.get(a.accreditation_id) and a.id not in on_team},
+            "light_form": PlainForm()}
+
+
+@bp.post("/light/<int:assessment_id>")
+@require_role(*services.LIGHT_CONFIRMERS)
+def confirm_light(assessment_id: int):
+    """One click from the queue: a clean surveillance outcome confirmed (a maintain decision
+    on the lighter path). Refusals come back to the queue as a message."""
+    a = get_scoped_or_404(Assessment, assessment_id)
+    if not PlainForm().validate_on_submit():
+        abort(400)
+    try:
+        decision = services.confirm_light(a)
+    except services.DecisionRefused as exc:
+        db.session.rollback()
+        flash(str(exc), "danger")
+        return redirect(url_for(".index")), 303
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return redirect(url_for(".index")), 303
+    decision_id = decision.id
+    commit()
+    flash(_("Surveillance outcome confirmed on the lighter path: the accreditation is "
+            "maintained."), "success")
+    return redirect(url_for(".show", decision_id=decision_id))
 
 
 # -- recording a decision -----------------------------------------------------------------------
@@ -165,6 +242,10 @@ def _form_page(acc: Accreditation, form: DecisionForm, answered_id: int | None, 
                 .where(TeamAssignment.assessment_id.in_([a.id for a in citable]))
                 .order_by(TeamAssignment.assessment_id, TeamAssignment.id)).all():
             team.setdefault(aid, []).append((name, role))
+    form.suspension_id.choices = [("", "—")] + [
+        (str(d.id), _("Decision %(n)d: %(t)s, %(e)s, from %(d)s", n=d.id, t=d.suspension_type,
+                      e=d.extent, d=d.effective_on.isoformat()))
+        for d in services.current_suspensions(acc)]
     form.location_codes.choices = [(loc.code, loc.label) for loc in db.session.execute(
         select(CabLocation).where(CabLocation.cab_id == acc.cab_id, CabLocation.is_active)
         .order_by(CabLocation.code)).scalars()]
@@ -216,7 +297,8 @@ def new():
             effective_on=form.effective_on.data, maker_ids=form.maker_ids.data,
             input_ids=form.input_ids.data, item_ids=form.item_ids.data,
             assessment_id=answered_id, suspension_type=form.suspension_type.data or None,
-            extent=form.extent.data or None, location_codes=form.location_codes.data or [])
+            extent=form.extent.data or None, location_codes=form.location_codes.data or [],
+            suspension_id=form.suspension_id.data or None, max_end_on=form.max_end_on.data)
     except services.DecisionRefused as exc:
         db.session.rollback()  # nothing of it is kept
         return _form_page(_load_accreditation(acc_id), form, answered_id, status=exc.status,
@@ -257,8 +339,10 @@ def show(decision_id: int):
     schedule = db.session.execute(
         select(ScheduleVersion.id, ScheduleVersion.issue_no, ScheduleVersion.issued_on)
         .where(ScheduleVersion.decision_id == d.id)).first()
+    related = db.session.execute(select(Decision).where(
+        Decision.suspension_id == d.id).order_by(Decision.id)).scalars().all()
     return render_template("decisions/show.html", d=d, acc=acc, makers=makers, inputs=inputs,
-                           lines=lines, schedule=schedule,
+                           lines=lines, schedule=schedule, related=related,
                            recorded_by=user_names([d.recorded_by_id]).get(d.recorded_by_id))
 
 
@@ -285,3 +369,216 @@ def cab_schedule(schedule_id: int):
                             joinedload(Accreditation.programme))
     return _schedule_page(v, acc, back=url_for("tenant.portal.accreditation",
                                                accreditation_id=acc.id, _anchor="decisions"))
+
+
+# -- CAB requests: staff (rules 22, 39) ---------------------------------------------------------
+
+REQUESTS_PAGE_SIZE = 50
+
+
+@bp.get("/requests")
+@require_role(*QUEUE_READERS)
+def requests_index():
+    """The CABs' requests, open ones first, newest first."""
+    total = db.session.execute(select(func.count(CabRequest.id))).scalar_one()
+    pages = max(1, -(-total // REQUESTS_PAGE_SIZE))
+    page = min(_page("page"), pages)
+    is_open = CabRequest.status.in_(OPEN_REQUEST_STATUSES)
+    rows = db.session.execute(
+        select(CabRequest, Cab.legal_name, Accreditation.number)
+        .join(Cab, Cab.id == CabRequest.cab_id)
+        .join(Accreditation, Accreditation.id == CabRequest.accreditation_id)
+        .order_by(is_open.desc(), CabRequest.id.desc())
+        .limit(REQUESTS_PAGE_SIZE).offset((page - 1) * REQUESTS_PAGE_SIZE)).all()
+    return render_template("decisions/requests.html", rows=rows, page=page, pages=pages,
+                           total=total)
+
+
+def _request_page(req: CabRequest, *, status: int = 200, answer_form=None, decline_form=None,
+                  refusals=()):
+    acc = _load_accreditation(req.accreditation_id)
+    lines = db.session.execute(
+        select(ScopeItem.id, ScopeItem.position, ScopeItem.summary, ScopeItem.status)
+        .where(ScopeItem.id.in_(req.scope_item_ids or []))
+        .order_by(ScopeItem.position, ScopeItem.id)).all() if req.scope_item_ids else []
+    decision = requests.decision_of(req)
+    answer_form = answer_form or AnswerRequestForm(
+        formdata=None, maker_ids=[str(current_user.id)] if has_role(Role.decision_maker) else [])
+    names = user_names([req.submitted_by_id, req.answered_by_id, *(req.maker_ids or [])])
+    return render_template(
+        "decisions/request.html", req=req, acc=acc, lines=lines, decision=decision,
+        files=requests.protection_files(req),
+        needs_protection=requests.needs_client_protection(acc),
+        maker_names=", ".join(names.get(i, str(i)) for i in req.maker_ids or []),
+        may_answer=has_role(*services.RECORDERS) and req.status == RequestStatus.submitted,
+        answer_form=answer_form, decline_form=decline_form or DeclineForm(formdata=None),
+        maker_rows=services.decision_makers(),
+        checked={str(v) for v in (answer_form.maker_ids.data or [])},
+        refusals=list(refusals)), status
+
+
+@bp.get("/requests/<int:request_id>", endpoint="request")
+@require_role(*READERS)
+def request_page(request_id: int):
+    return _request_page(get_scoped_or_404(CabRequest, request_id))
+
+
+@bp.post("/requests/<int:request_id>/answer")
+@require_role(*services.RECORDERS)
+def answer_request(request_id: int):
+    """Accept a resignation, or approve an inactive status or a reactivation (a decision)."""
+    req = get_scoped_or_404(CabRequest, request_id)
+    form = AnswerRequestForm()
+    if not form.validate_on_submit():
+        return _request_page(req, status=400, answer_form=form)
+    try:
+        if req.kind == "resignation":
+            decision = requests.accept_resignation(req, maker_ids=form.maker_ids.data,
+                                                   rationale=form.rationale.data)
+        else:
+            decision = requests.approve_request(req, maker_ids=form.maker_ids.data,
+                                                rationale=form.rationale.data)
+    except services.DecisionRefused as exc:
+        db.session.rollback()
+        return _request_page(get_scoped_or_404(CabRequest, request_id), status=exc.status,
+                             answer_form=form, refusals=exc.refusals)
+    except DomainError as exc:
+        db.session.rollback()
+        if exc.field not in ("maker_ids", "rationale"):
+            exc.field = None
+        show_error(form, exc)
+        return _request_page(get_scoped_or_404(CabRequest, request_id), status=exc.status,
+                             answer_form=form)
+    commit()
+    flash(_("Decision recorded.") if decision is not None else
+          _("Resignation accepted: the withdrawal takes effect on its date."), "success")
+    return redirect(url_for(".request", request_id=request_id))
+
+
+@bp.post("/requests/<int:request_id>/decline")
+@require_role(*services.RECORDERS)
+def decline_request(request_id: int):
+    req = get_scoped_or_404(CabRequest, request_id)
+    form = DeclineForm()
+    if not form.validate_on_submit():
+        return _request_page(req, status=400, decline_form=form)
+    try:
+        requests.decline_request(req, form.answer.data)
+    except DomainError as exc:
+        db.session.rollback()
+        show_error(form, exc)
+        return _request_page(get_scoped_or_404(CabRequest, request_id), status=exc.status,
+                             decline_form=form)
+    commit()
+    flash(_("Request declined; the CAB is told why."), "success")
+    return redirect(url_for(".request", request_id=request_id))
+
+
+# -- CAB requests: the portal -------------------------------------------------------------------
+
+
+def _portal_request_page(req: CabRequest, *, status: int = 200, protection_form=None):
+    acc = get_scoped_or_404(Accreditation, req.accreditation_id,
+                            joinedload(Accreditation.programme))
+    lines = db.session.execute(
+        select(ScopeItem.id, ScopeItem.position, ScopeItem.summary, ScopeItem.status)
+        .where(ScopeItem.id.in_(req.scope_item_ids or []))
+        .order_by(ScopeItem.position, ScopeItem.id)).all() if req.scope_item_ids else []
+    return render_template(
+        "portal/decision_request.html", req=req, acc=acc, lines=lines,
+        files=requests.protection_files(req),
+        needs_protection=requests.needs_client_protection(acc),
+        protection_form=protection_form or ProtectionForm(formdata=None),
+        withdraw_form=PlainForm(formdata=None),
+        is_open=req.status in OPEN_REQUEST_STATUSES), status
+
+
+@portal_bp.route("/accreditations/<int:accreditation_id>/requests/new",
+                 methods=["GET", "POST"])
+@cab_user_only
+def new_request(accreditation_id: int):
+    """The CAB's written request: ``?kind=resignation|inactive|reactivation``."""
+    acc = get_scoped_or_404(Accreditation, accreditation_id, joinedload(Accreditation.programme))
+    kind = request.args.get("kind", "resignation")
+    if kind not in ("resignation", "inactive", "reactivation"):
+        abort(404)
+    lines = db.session.execute(
+        select(ScopeItem.id, ScopeItem.position, ScopeItem.summary)
+        .where(ScopeItem.accreditation_id == acc.id, ScopeItem.status.in_(
+            [ItemStatus.accredited.value, ItemStatus.suspended.value]))
+        .order_by(ScopeItem.position, ScopeItem.id)).all() if kind == "resignation" else []
+    form = RequestForm() if request.method == "POST" else RequestForm(
+        formdata=None, effective_on=requests.earliest_resignation())
+
+    needs_protection, earliest = requests.needs_client_protection(acc), \
+        requests.earliest_resignation()
+    acc_view = {"id": acc.id, "number": acc.number}
+
+    def page(status=200):
+        return render_template(
+            "portal/decision_request_new.html", acc=acc_view, kind=kind, form=form,
+            lines=lines, checked={str(v) for v in (form.item_ids.data or [])},
+            earliest=earliest, needs_protection=needs_protection), status
+
+    if request.method == "GET":
+        return page()
+    if not form.validate_on_submit():
+        return page(400)
+    try:
+        req = requests.submit_request(
+            acc, kind=kind, reason=form.reason.data, extent=form.extent.data or None,
+            item_ids=form.item_ids.data, effective_on=form.effective_on.data,
+            client_protection=form.client_protection.data,
+            upload=form.upload.data if getattr(form.upload.data, "filename", None) else None)
+    except DomainError as exc:
+        db.session.rollback()
+        show_error(form, exc)
+        return page(exc.status)
+    req_id = req.id
+    commit()
+    flash(_("Your request is sent to the accreditation body."), "success")
+    return redirect(url_for(".request", request_id=req_id))
+
+
+@portal_bp.get("/requests/<int:request_id>", endpoint="request")
+@cab_user_only
+def portal_request(request_id: int):
+    return _portal_request_page(get_scoped_or_404(CabRequest, request_id))
+
+
+@portal_bp.post("/requests/<int:request_id>/withdraw")
+@cab_user_only
+def withdraw_request(request_id: int):
+    req = get_scoped_or_404(CabRequest, request_id)
+    if not PlainForm().validate_on_submit():
+        abort(400)
+    try:
+        requests.withdraw_request(req)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return redirect(url_for(".request", request_id=request_id)), 303
+    commit()
+    flash(_("Your request is withdrawn."), "success")
+    return redirect(url_for(".request", request_id=request_id))
+
+
+@portal_bp.post("/requests/<int:request_id>/protection")
+@cab_user_only
+def add_protection(request_id: int):
+    req = get_scoped_or_404(CabRequest, request_id)
+    form = ProtectionForm()
+    if not form.validate_on_submit():
+        return _portal_request_page(req, status=400, protection_form=form)
+    try:
+        requests.add_protection(
+            req, client_protection=form.client_protection.data,
+            upload=form.upload.data if getattr(form.upload.data, "filename", None) else None)
+    except DomainError as exc:
+        db.session.rollback()
+        show_error(form, exc)
+        return _portal_request_page(get_scoped_or_404(CabRequest, request_id),
+                                    status=exc.status, protection_form=form)
+    commit()
+    flash(_("Your arrangements are recorded."), "success")
+    return redirect(url_for(".request", request_id=request_id))

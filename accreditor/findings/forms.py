@@ -58,9 +58,13 @@ CLOSURE_LABELS = {
     ClosureBasis.no_response_required: _l("No response required"),
 }
 PROPOSAL_KIND_LABELS = {ProposalKind.suspension: _l("Suspension of the affected scope"),
-                        ProposalKind.refusal: _l("Refusal / lapse of the application")}
+                        ProposalKind.refusal: _l("Refusal / lapse of the application"),
+                        ProposalKind.withdrawal: _l("Withdrawal of the accreditation")}
 PROPOSAL_SOURCE_LABELS = {ProposalSource.critical_finding: _l("Critical finding (rule 16)"),
-                          ProposalSource.overdue_finding: _l("Overdue finding (rule 17)")}
+                          ProposalSource.overdue_finding: _l("Overdue finding (rule 17)"),
+                          ProposalSource.inactive_cap: _l("Inactive too long (rule 22)"),
+                          ProposalSource.transition_deadline: _l(
+                              "Transition deadline missed (rule 29)")}
 PROPOSAL_STATUS_LABELS = {ProposalStatus.proposed: _l("Proposed"),
                           ProposalStatus.dismissed: _l("Dismissed"),
                           ProposalStatus.decided: _l("Taken to a decision")}

@@ -380,7 +380,7 @@ def _proposals(page: int) -> dict:
         select(SanctionProposal, Cab.legal_name, Finding.assessment_id, Finding.seq,
                Finding.grade_label)
         .join(Cab, Cab.id == SanctionProposal.cab_id)
-        .join(Finding, Finding.id == SanctionProposal.finding_id)
+        .outerjoin(Finding, Finding.id == SanctionProposal.finding_id)  # none: rules 22, 29
         .where(proposed)
         .order_by(SanctionProposal.effective_on, SanctionProposal.id)
         .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()

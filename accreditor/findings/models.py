@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -268,11 +269,15 @@ class FindingNotice(TenantScoped, CabScoped, Base):
 class ProposalKind(StrEnum):
     suspension = "suspension"  # of the affected scope (accredited CAB)
     refusal = "refusal"  # refusal / lapse of the application (applicant)
+    withdrawal = "withdrawal"  # of the accreditation (inactive too long: rule 22)
 
 
 class ProposalSource(StrEnum):
     critical_finding = "critical_finding"  # rule 16
     overdue_finding = "overdue_finding"  # rule 17
+    # Proposals about a whole accreditation (no finding), from the decisions' daily jobs
+    inactive_cap = "inactive_cap"  # rule 22
+    transition_deadline = "transition_deadline"  # rule 29
 
 
 class ProposalStatus(StrEnum):
@@ -290,12 +295,17 @@ class SanctionProposal(TenantScoped, CabScoped, TimestampMixin, Base):
         # that passes again escalates again; a dismissed escalation stays dismissed).
         UniqueConstraint("finding_id", "source", "due_on"),
         CheckConstraint("(status = 'proposed') = (resolved_at IS NULL)", name="resolved_at"),
+        # One per accreditation, source and date for those without a finding (rules 22, 29)
+        Index("uq_sanction_proposals_accreditation_source_due", "accreditation_id", "source",
+              "due_on", unique=True, sqlite_where=text("finding_id IS NULL"),
+              postgresql_where=text("finding_id IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     cab_id: Mapped[int] = mapped_column(ForeignKey("cabs.id"), index=True)
     accreditation_id: Mapped[int] = mapped_column(ForeignKey("accreditations.id"), index=True)
-    finding_id: Mapped[int] = mapped_column(ForeignKey("findings.id"), index=True)
+    # None: a proposal about the whole accreditation (rules 22, 29)
+    finding_id: Mapped[int | None] = mapped_column(ForeignKey("findings.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20))
     source: Mapped[str] = mapped_column(String(30))
     scope_item_ids: Mapped[list] = mapped_column(JSON, default=list)  # empty: the whole scope

@@ -30,12 +30,14 @@ class AccreditationStatus(StrEnum):
     expired = "expired"
     refused = "refused"
     lapsed = "lapsed"
+    inactive = "inactive"  # at the CAB's written request, lines kept (rule 22)
 
 
 # Accreditations still "live" (a CAB may hold one per programme at a time).
 LIVE_STATUSES = frozenset({
     AccreditationStatus.applicant, AccreditationStatus.accredited,
     AccreditationStatus.partially_suspended, AccreditationStatus.suspended,
+    AccreditationStatus.inactive,
 })
 
 
