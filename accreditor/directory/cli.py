@@ -1,0 +1,31 @@
+"""``flask directory rebuild [--tenant slug]``: republish every accreditation (idempotent)."""
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from accreditor.core.db import commit
+from accreditor.core.tenancy import tenant_scope
+from accreditor.directory import services
+from accreditor.extensions import db
+from accreditor.tenants.models import Tenant
+
+directory_cli = AppGroup("directory", help="The public directory (the published projection).")
+
+
+@directory_cli.command("rebuild")
+@click.option("--tenant", "slug", default=None, help="Only this tenant (its slug).")
+def rebuild(slug: str | None):
+    """Republish every accreditation from its current state; entries that would not change are
+    left alone, incomplete ones (rule 26) keep their older entry."""
+    stmt = select(Tenant).order_by(Tenant.slug)
+    if slug:
+        stmt = stmt.where(Tenant.slug == slug)
+    tenants = db.session.execute(stmt).scalars().all()
+    if slug and not tenants:
+        raise click.ClickException(f"no tenant {slug!r}")
+    for tenant in tenants:
+        with tenant_scope(tenant):
+            counts = services.rebuild()
+            commit()
+        click.echo(f"{tenant.slug}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
