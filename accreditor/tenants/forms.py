@@ -1,8 +1,26 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, EmailField, IntegerField, SelectField, StringField
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    URLField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    URL,
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+)
 
 from accreditor.tenants.models import GRADING_SCHEMES
 from accreditor.tenants.policy import POLICY_RANGES
@@ -139,6 +157,22 @@ class PolicyForm(FlaskForm):
     witness_due_soon_days = _number(
         "witness_due_soon_days", _l("Witness “due soon” warning (days before)"),
         _l("1 to 365."))
+
+
+class IdentityForm(FlaskForm):
+    """The AB's identity on its certificates and schedules (accreditor.certificates)."""
+
+    public_address = TextAreaField(
+        _l("Postal address"), validators=[Optional(), Length(max=500)],
+        description=_l("As printed at the top of schedules and certificates; one line each."),
+        render_kw={"rows": 4})
+    website = URLField(_l("Website"), validators=[Optional(), URL(require_tld=False),
+                                                  Length(max=300)])
+    public_email = EmailField(_l("Public e-mail"), validators=[Optional(), Email(),
+                                                              Length(max=320)])
+    logo = FileField(_l("Logo (PNG or JPEG)"),
+                     description=_l("Drawn on certificates and schedules issued from now on. "
+                                    "Leave empty to keep the current one."))
 
 
 class AuditFilterForm(FlaskForm):

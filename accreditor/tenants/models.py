@@ -6,7 +6,7 @@ import re
 import string
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, String, UniqueConstraint, false
+from sqlalchemy import JSON, Boolean, CheckConstraint, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accreditor.core.db import Base, TimestampMixin
@@ -62,6 +62,13 @@ class Tenant(TimestampMixin, Base):
     default_locale: Mapped[str] = mapped_column(String(10), default="en")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     deactivated_at: Mapped[datetime | None]
+    # The AB's identity on its certificates and schedules (accreditor.certificates)
+    public_address: Mapped[str | None] = mapped_column(Text)
+    website: Mapped[str | None] = mapped_column(String(300))
+    public_email: Mapped[str | None] = mapped_column(String(320))
+    # A PNG/JPEG ``documents`` row (owner type "tenant_logo"); no foreign key, because
+    # documents already refer to tenants (a cycle would complicate create/drop)
+    logo_document_id: Mapped[int | None]
 
     policy: Mapped[TenantPolicy] = relationship(
         back_populates="tenant", uselist=False, lazy="raise"

@@ -31,7 +31,7 @@ from accreditor.core.permissions import Role, require_role
 from accreditor.core.tenancy import get_scoped_or_404, set_current_tenant
 from accreditor.extensions import db, login_manager
 from accreditor.tenants import services
-from accreditor.tenants.forms import AuditFilterForm, PolicyForm
+from accreditor.tenants.forms import AuditFilterForm, IdentityForm, PolicyForm
 from accreditor.tenants.models import Tenant, TenantPolicy, policy_fields
 from accreditor.tenants.policy import POLICY_SECTIONS
 
@@ -107,6 +107,29 @@ def settings():
             flash(_("Settings saved.") if changes else _("Nothing changed."), "success")
             return redirect(url_for(".settings"))
     return render_template("tenants/settings.html", form=form, sections=POLICY_SECTIONS)
+
+
+@bp.route("/settings/identity", methods=["GET", "POST"])
+@require_role(Role.admin)
+def identity():
+    """The AB's address, website, e-mail and logo on its certificates and schedules."""
+    from accreditor.certificates.identity import update_identity
+
+    form = IdentityForm(obj=g.tenant)
+    if form.validate_on_submit():
+        try:
+            changes = update_identity(g.tenant, public_address=form.public_address.data,
+                                      website=form.website.data,
+                                      public_email=form.public_email.data,
+                                      logo=form.logo.data)
+        except DomainError as exc:
+            getattr(form, exc.field or "logo", form.logo).errors.append(exc.message)
+        else:
+            commit()
+            flash(_("Identity saved.") if changes else _("Nothing changed."), "success")
+            return redirect(url_for(".settings"))
+    status = 400 if form.errors else 200
+    return render_template("certificates/identity.html", form=form), status
 
 
 PAGE_SIZE = 50
