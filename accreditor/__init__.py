@@ -113,6 +113,7 @@ def _register_blueprints(app: Flask) -> None:
     from accreditor.auth.views import bp as auth_bp
     from accreditor.cabs.views import bp as cabs_bp
     from accreditor.certificates.views import bp as certificates_bp
+    from accreditor.complaints.portal_views import bp as cab_complaints_bp
     from accreditor.complaints.views import bp as complaints_bp
     from accreditor.core.health import bp as health_bp
     from accreditor.core.views import bp as core_bp
@@ -142,7 +143,7 @@ def _register_blueprints(app: Flask) -> None:
                            calendars_bp, witnesses_bp, assessment_print_bp,
                            documents_bp, finding_lists_bp, findings_bp, cab_findings_bp,
                            decisions_bp, cab_decisions_bp, certificates_bp, directory_bp,
-                           complaints_bp, appeals_bp, cab_appeals_bp):
+                           complaints_bp, cab_complaints_bp, appeals_bp, cab_appeals_bp):
             tenant_bp.register_blueprint(feature_bp)
     app.register_blueprint(tenant_bp)
 
@@ -150,6 +151,7 @@ def _register_blueprints(app: Flask) -> None:
 def _register_cli(app: Flask) -> None:
     from accreditor.core.cli import audit_cli, jobs_cli, users_cli
     from accreditor.demo import demo_command
+    from accreditor.directory.cli import directory_cli
     from accreditor.refdata.cli import refdata_cli
     from accreditor.tenants.cli import tenants_cli
 
@@ -159,3 +161,4 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(tenants_cli)
     app.cli.add_command(demo_command)
     app.cli.add_command(refdata_cli)
+    app.cli.add_command(directory_cli)

@@ -337,8 +337,14 @@ def _decision_objects(tenant, cab, acc, assessment, maker, marker: str) -> dict:
             DecisionMaker(cab_id=cab.id, decision_id=decision.id, user_id=maker.id),
             DecisionInput(cab_id=cab.id, decision_id=decision.id,
                           assessment_id=assessment.id)])
+        from accreditor.decisions.models import CabRequest
+
+        cab_request = CabRequest(cab_id=cab.id, accreditation_id=acc.id, kind="inactive",
+                                 reason=f"{marker} request")
+        db.session.add(cab_request)
         commit()
-    return {"decision_id": decision.id, "schedule_id": version.id}
+    return {"decision_id": decision.id, "schedule_id": version.id,
+            "request_id": cab_request.id}
 
 
 def test_no_route_shows_another_tenants_objects(app, client, two_tenants, login_as):

@@ -18,7 +18,7 @@ from tests.scopes.helpers import load, page, scope_item_ids, words
 # accreditation with CAB, programme and edition (1), the count by status (1), one page of lines
 # (1), the reference lists the columns name (1 for calibration, 3 for MS), the history (1),
 # the decisions and the schedule issues (2).
-BOUND = {"17025-C": 11, "17021-1": 13}
+BOUND = {"17025-C": 14, "17021-1": 16}  # + paginated decisions, schedules and CAB requests
 
 
 def grow(tenant, acc_id: int, n: int, raw: dict) -> None:
