@@ -76,7 +76,9 @@ def load_demo() -> None:
     from accreditor.demo_assessments import load_assessment_demo
     from accreditor.demo_decisions import load_decisions_demo
     from accreditor.demo_findings import load_findings_demo
+    from accreditor.demo_lifecycle import load_lifecycle_demo
     from accreditor.demo_scopes import load_scope_demo
+    from accreditor.directory import services as directory
     from accreditor.refdata.services import load_platform_refdata
 
     load_platform_refdata()
@@ -95,6 +97,9 @@ def load_demo() -> None:
             load_assessment_demo(tenant)
             load_findings_demo(tenant)
             load_decisions_demo(tenant)
+            load_lifecycle_demo(tenant)
+            # Every accreditation with a schedule appears in the public directory (rule 26).
+            directory.rebuild()
 
 
 @click.command("demo")

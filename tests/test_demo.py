@@ -160,5 +160,41 @@ def test_demo_history_has_its_decisions_and_the_open_report_awaits_one(app):
             assert [(a.type, a.status) for a in queued] == [("special", "report_issued")]
             live = db.session.execute(select(func.count(Accreditation.id)).where(
                 Accreditation.initial_grant_on.is_not(None))).scalar_one()
-            issued = db.session.execute(select(func.count(ScheduleVersion.id))).scalar_one()
-            assert issued == live
+            issued = db.session.execute(select(func.count(func.distinct(
+                ScheduleVersion.accreditation_id)))).scalar_one()
+            assert issued == live  # every accreditation ever granted has its schedule
+
+
+def test_demo_decisions_have_their_pdfs_and_a_complaint_and_an_appeal_are_in_progress(app):
+    from accreditor.appeals.models import Appeal
+    from accreditor.certificates.models import RenderedDocument
+    from accreditor.complaints.models import Complaint
+    from accreditor.decisions.models import Decision, ScheduleVersion
+    from accreditor.directory.models import DirectoryEntry
+
+    load_demo()
+    commit()  # the PDFs render after the commit (in-process without Redis)
+    for slug in ("nab", "gac"):
+        tenant = db.session.execute(select(Tenant).where(Tenant.slug == slug)).scalar_one()
+        with tenant_scope(tenant):
+            taken = db.session.execute(select(Decision).where(
+                Decision.rationale.not_like("Recorded from the paper file%"))).scalars().all()
+            kinds = {(d.kind, d.extent) for d in taken}
+            assert {("grant", None), ("extend", None), ("suspend", "partial"),
+                    ("reinstate", None), ("withdraw", None)} <= kinds
+            for d in taken:
+                if d.kind == "suspend" and d.extent == "full":
+                    continue  # the suspension the withdrawal then ended
+                version = db.session.execute(select(ScheduleVersion).where(
+                    ScheduleVersion.decision_id == d.id)).scalar_one()
+                rendered = db.session.execute(select(RenderedDocument.kind).where(
+                    RenderedDocument.schedule_version_id == version.id)).scalars().all()
+                assert sorted(rendered) == ["certificate", "schedule"], d.kind
+            [appeal] = db.session.execute(select(Appeal)).scalars().all()
+            assert appeal.status == "under_review" and appeal.decision_id is not None
+            [complaint] = db.session.execute(select(Complaint)).scalars().all()
+            assert complaint.status == "referred"
+            published = db.session.execute(select(func.count(DirectoryEntry.id))).scalar_one()
+            granted = db.session.execute(select(func.count(Accreditation.id)).where(
+                Accreditation.initial_grant_on.is_not(None))).scalar_one()
+            assert published == granted
