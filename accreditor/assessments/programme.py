@@ -40,6 +40,7 @@ from accreditor.assessments.models import (
 from accreditor.cabs.models import CabLocation
 from accreditor.core import audit
 from accreditor.core.errors import Conflict
+from accreditor.core.jobs import job
 from accreditor.extensions import db
 from accreditor.refdata import services as refdata
 from accreditor.refdata.models import Programme, ScopeType, TermKind
@@ -720,3 +721,18 @@ def coverage(accreditation: Accreditation) -> Coverage:
                                       if (std, code) in r.critical]))
     return Coverage((accreditation.cycle_start_on, accreditation.cycle_end_on), scope_type,
                     list(rows.values()), item_rows, location_rows, cluster_rows, code_rows)
+
+
+@job
+def propose_after_grant(tenant_id: int, accreditation_id: int, start_on: str) -> int:
+    """After the first grant's commit: complete the cycle's programme (the visits already
+    planned are kept, so a re-run creates nothing). A job, so that the decision's request does
+    not wait for the sampling of every visit (2,000 lines × 5 visits). Returns how many visits
+    were created."""
+    from accreditor.core.tenancy import tenant_scope
+
+    with tenant_scope(tenant_id):
+        acc = db.session.get(Accreditation, accreditation_id)
+        if acc is None or not acc.is_live:
+            return 0
+        return len(propose_programme(acc, start_on=date.fromisoformat(start_on)))

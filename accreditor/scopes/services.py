@@ -588,11 +588,15 @@ def grant(acc: Accreditation, *, effective_on: date, item_ids: list[int] | None 
             "initial_grant_on": [None, effective_on.isoformat()],
             "cycle_end_on": [None, acc.cycle_end_on.isoformat()]})
         # The cycle now has real dates: complete its programme (visits already planned near a
-        # slot are kept, so what the acceptance proposed is not duplicated).
+        # slot are kept, so what the acceptance proposed is not duplicated) — after the commit,
+        # by a job (in-process without Redis).
         if propose:
-            from accreditor.assessments.programme import propose_programme
+            from accreditor.assessments.programme import propose_after_grant
+            from accreditor.core.jobs import enqueue_after_commit
+            from accreditor.core.tenancy import current_tenant_id
 
-            propose_programme(acc, start_on=max(effective_on, date.today()))
+            enqueue_after_commit(propose_after_grant, current_tenant_id(), acc.id,
+                                 max(effective_on, date.today()).isoformat())
     return events
 
 
