@@ -54,6 +54,11 @@ class Config:
     PASSWORD_RESET_MAX_AGE = 3600
     INVITE_MAX_AGE = 7 * 24 * 3600
 
+    # Render the certificate and schedule PDFs of each new schedule issue (a job after the
+    # commit). The test suite turns it off except where PDFs are under test (it costs ~0.3 s per
+    # issue); never turn it off in a deployment.
+    RENDER_PDFS = True
+
     # Rate limits of public forms and the public API (Flask-Limiter). Storage: memory (one
     # process) unless set; with REDIS_URL set and this empty, Redis (shared by every worker).
     RATELIMIT_STORAGE_URI = ""

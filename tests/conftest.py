@@ -56,6 +56,7 @@ def app(tmp_path_factory):
             "REDIS_URL": None,  # jobs in-process unless a test opts into Redis
             "SERVER_NAME": "localhost",
             "STORAGE_DIR": str(tmp_path_factory.mktemp("files")),
+            "RENDER_PDFS": False,  # the `render_pdfs` fixture turns it on where PDFs matter
         }
     )
     app.test_client_class = FreshContextClient
@@ -181,6 +182,15 @@ class QueryCounter:
     @property
     def count(self) -> int:
         return len(self.statements)
+
+
+@pytest.fixture
+def render_pdfs(app):
+    """Render the certificate and schedule PDFs of new schedule issues (off by default: each
+    issue costs ~0.3 s of font subsetting)."""
+    app.config["RENDER_PDFS"] = True
+    yield
+    app.config["RENDER_PDFS"] = False
 
 
 @pytest.fixture

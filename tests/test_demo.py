@@ -165,7 +165,8 @@ def test_demo_history_has_its_decisions_and_the_open_report_awaits_one(app):
             assert issued == live  # every accreditation ever granted has its schedule
 
 
-def test_demo_decisions_have_their_pdfs_and_a_complaint_and_an_appeal_are_in_progress(app):
+def test_demo_decisions_have_their_pdfs_and_a_complaint_and_an_appeal_are_in_progress(
+        app, render_pdfs):
     from accreditor.appeals.models import Appeal
     from accreditor.certificates.models import RenderedDocument
     from accreditor.complaints.models import Complaint

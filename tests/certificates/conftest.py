@@ -101,3 +101,8 @@ def line_ids(tenant, acc_id) -> list[int]:
     with tenant_scope(tenant):
         return list(db.session.execute(select(ScopeItem.id).where(
             ScopeItem.accreditation_id == acc_id).order_by(ScopeItem.id)).scalars())
+
+
+@pytest.fixture(autouse=True)
+def _pdfs(render_pdfs):
+    """The PDFs of each schedule issue are part of what these tests look at."""

@@ -144,3 +144,8 @@ def big(tenant, n: int, *, legal_name: str = "Numerous Calibration Ltd",
 @pytest.fixture
 def published(tenant_a):
     return accredited(tenant_a)
+
+
+@pytest.fixture(autouse=True)
+def _pdfs(render_pdfs):
+    """The PDFs of each schedule issue are part of what these tests look at."""
