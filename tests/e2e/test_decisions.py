@@ -1,8 +1,8 @@
 """The decision journey in a real browser, on the demo data of the ``nab`` body: the decision
 Sam — who led the calibration laboratory's reported special assessment and also holds the
 decision-maker role — opens the queue and tries to record its decision himself: refused
-(rule 1); the independent decision maker records it; the CAB sees it on its accreditation.
-(Certificate and schedule PDFs come with the rest of issue 6.)"""
+(rule 1); the independent decision maker records it; the CAB sees it on its accreditation and
+downloads its current schedule of accreditation as a PDF."""
 
 from __future__ import annotations
 
@@ -57,3 +57,13 @@ def test_a_team_member_is_refused_and_an_independent_decision_maker_decides(
                                                              exact=True).click()
     page.get_by_role("link", name="ISO/IEC 17025 – Calibration laboratories").first.click()
     expect(page.get_by_text(RATIONALE)).to_be_visible()
+
+    # … and downloads its schedule of accreditation (rendered by the job after the commit).
+    page.get_by_test_id("schedules").get_by_role("link").first.click()
+    expect(page.get_by_role("heading", name="Schedule of accreditation")).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_test_id("pdf-schedule").get_by_role("link").click()
+    pdf = download.value
+    assert pdf.suggested_filename.endswith(".pdf")
+    with open(pdf.path(), "rb") as fh:
+        assert fh.read(5) == b"%PDF-"
