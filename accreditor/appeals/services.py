@@ -47,6 +47,7 @@ from accreditor.core import audit
 from accreditor.core.db import utcnow
 from accreditor.core.errors import Conflict, PermissionDenied, ValidationFailed
 from accreditor.core.permissions import Role, acting_user, has_role
+from accreditor.core.tenancy import cab_scope
 from accreditor.core.web import external_url
 from accreditor.core.workdays import add_working_days
 from accreditor.decisions.models import Decision, DecisionInput, DecisionMaker
@@ -166,6 +167,18 @@ def lodge_refusal(subject: Decision | Finding, kind: AppealKind | str | None = N
         return Conflict(_("Rule 23: appeal %(ref)s on the same subject is still open; only one "
                           "open appeal per subject.", ref=current.reference),
                         code="appeal_already_open")
+    decided = db.session.execute(select(Appeal.reference, Appeal.panel_outcome).where(
+        _subject_filter(subject), Appeal.outcome.is_not(None),
+        Appeal.status != S.withdrawn.value).order_by(Appeal.id)).first()
+    if decided is not None:
+        if decided.panel_outcome is not None:
+            return Conflict(_("Rule 23: appeal %(ref)s on the same subject has been decided by "
+                              "the appeal review panel; its outcome is final.",
+                              ref=decided.reference), code="appeal_decided_before")
+        return Conflict(_("Rule 23: appeal %(ref)s on the same subject already has its outcome; "
+                          "to contest it, request the stage-2 panel review of %(ref)s instead "
+                          "of lodging a new appeal.", ref=decided.reference),
+                        code="appeal_decided_before")
     withdrawn = db.session.execute(select(Appeal.reference).where(
         _subject_filter(subject), Appeal.status == S.withdrawn.value)).scalars().first()
     if withdrawn is not None:
@@ -176,9 +189,29 @@ def lodge_refusal(subject: Decision | Finding, kind: AppealKind | str | None = N
 
 
 def _next_reference(year: int) -> tuple[int, str]:
-    last = db.session.execute(select(func.max(Appeal.seq)).where(Appeal.year == year)
-                              ).scalar_one_or_none() or 0
-    return last + 1, f"A-{year}-{last + 1:04d}"
+    """(seq, A-<year>-<nnnn>), per tenant and year, never reused: a counter row locked for the
+    update. Not ``max(Appeal.seq)``: for a CAB user that query sees only the CAB's own appeals,
+    so a second CAB would take a number already used in the tenant."""
+    from accreditor.scopes.models import NumberCounter
+
+    key = f"appeal-{year}"
+    counter_id = db.session.execute(
+        select(NumberCounter.id).where(NumberCounter.key == key).with_for_update()
+    ).scalar_one_or_none()
+    if counter_id is None:
+        # First appeal of the year with the counter: start after any appeal numbered before
+        # the counter existed, seen across all the tenant's CABs.
+        with cab_scope(None):
+            last = db.session.execute(select(func.max(Appeal.seq)).where(Appeal.year == year)
+                                      ).scalar_one_or_none() or 0
+        counter = NumberCounter(key=key, value=last)
+        db.session.add(counter)
+    else:
+        counter = db.session.execute(
+            select(NumberCounter).where(NumberCounter.id == counter_id)).scalar_one()
+    counter.value += 1
+    db.session.flush()
+    return counter.value, f"A-{year}-{counter.value:04d}"
 
 
 def _may_act_for_cab(cab_id: int) -> bool:
@@ -250,8 +283,9 @@ def lodge_appeal(subject: Decision | Finding, *, grounds: str | None,
 
 def involved(appeal: Appeal, *, panel: bool = False) -> dict[int, str]:
     """{user id: why they may not handle the appeal (or, ``panel``, sit on its panel)}: they
-    took part in the appealed decision or were on the team of an assessment it rests on. Three
-    statements whatever the size of the teams."""
+    took part in the appealed decision or were on the team of an assessment it rests on; for the
+    panel also whoever handled stage 1 (now or before a reassignment) or recorded its outcome.
+    Three statements (four for the panel) whatever the size of the teams."""
     why: dict[int, str] = {}
     if appeal.decision_id is not None:
         decision = db.session.execute(select(Decision.recorded_by_id, Decision.assessment_id)
@@ -278,8 +312,19 @@ def involved(appeal: Appeal, *, panel: bool = False) -> dict[int, str]:
             TeamAssignment.user_id, TeamAssignment.assessment_id, TeamAssignment.role)
             .where(cond).order_by(TeamAssignment.assessment_id)).all():
         why.setdefault(uid, where % {"role": role.replace("_", " "), "a": aid})
-    if panel and appeal.handler_id is not None:
-        why.setdefault(appeal.handler_id, _("handled stage 1 of this appeal"))
+    if panel:
+        if appeal.handler_id is not None:
+            why.setdefault(appeal.handler_id, _("handled stage 1 of this appeal"))
+        if appeal.outcome_by_id is not None:
+            why.setdefault(appeal.outcome_by_id, _("recorded the stage-1 outcome of this appeal"))
+        # Every handler stage 1 ever had (a reassignment leaves only the last on the row).
+        for changes in db.session.execute(select(audit.AuditEvent.changes).where(
+                audit.AuditEvent.object_type == Appeal.__name__,
+                audit.AuditEvent.object_id == str(appeal.id),
+                audit.AuditEvent.action == "appeal.handler_assigned")).scalars():
+            for uid in (changes or {}).get("handler_id") or ():
+                if uid is not None:
+                    why.setdefault(int(uid), _("handled stage 1 of this appeal"))
     return why
 
 

@@ -75,7 +75,8 @@ TRANSITIONS: dict[ComplaintStatus, frozenset[ComplaintStatus]] = {
     S.investigating: frozenset({S.decision_proposed, S.withdrawn}),
     # Sent back to the investigation when the approver does not agree
     S.decision_proposed: frozenset({S.decision_approved, S.investigating, S.withdrawn}),
-    S.decision_approved: frozenset({S.closed}),
+    # The complainant may still withdraw before the formal close notice.
+    S.decision_approved: frozenset({S.closed, S.withdrawn}),
     S.closed: frozenset(),
     S.rejected: frozenset(),
     S.withdrawn: frozenset(),

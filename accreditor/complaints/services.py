@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from datetime import date, timedelta
 
+from dateutil.relativedelta import relativedelta
 from flask_babel import gettext as _
 from sqlalchemy import and_, func, or_, select
 
@@ -56,6 +57,14 @@ APPROVERS = (Role.admin, Role.manager, Role.decision_maker)
 COMPLAINABLE = ("accredited", "partially_suspended", "suspended")
 # Rule 25's "not involved": on any team of the CAB within the cycle — at most 5 years (rule 7).
 CYCLE_LOOKBACK_DAYS = 5 * 365 + 1
+# The oldest event a complaint may be about (years before today).
+EVENT_LOOKBACK_YEARS = 10
+# Free text (it may hold personal data) stays on the complaint and its thread, never in the
+# immutable audit trail: the events record who changed what step, not what was written.
+AUDIT_EXCLUDED = ("complainant_name", "complainant_email", "complainant_phone",
+                  "complainant_organisation", "what_happened", "desired_outcome",
+                  "cab_response", "referral_skipped_reason", "decision_text", "actions",
+                  "rejection_reason", "withdrawal_note")
 
 
 def staff_link(c: Complaint) -> str:
@@ -118,7 +127,7 @@ def _move(c: Complaint, new: ComplaintStatus, action: str, note: str | None = No
     """Change state through the table, write the thread line and the audit event."""
     before = c.status
     c.set_status(new)
-    changes = audit.diff(c)
+    changes = audit.diff(c, exclude=AUDIT_EXCLUDED)
     changes.setdefault("status", [before, c.status])
     db.session.flush()
     _entry(c, EntryKind.step, note, step=new.value)
@@ -214,10 +223,13 @@ def receive_complaint(*, subject: str, cab_id: int | None, complainant_name: str
     except ValueError:
         raise ValidationFailed(_("Choose how the complaint came in."), field="channel") from None
     if subject == ComplaintSubject.cab:
-        if not cab_id or int(cab_id) not in {cid for cid, _n, _a in complainable_cabs()}:
+        try:  # the public form posts any text ("abc", "1.5"): refused beside the field
+            cab_id = int(cab_id) if cab_id else None
+        except (TypeError, ValueError):
+            cab_id = None
+        if cab_id is None or cab_id not in {cid for cid, _n, _a in complainable_cabs()}:
             raise ValidationFailed(_("Choose the accredited body the complaint is about."),
                                    field="cab_id")
-        cab_id = int(cab_id)
     else:
         cab_id = None
     name = _bounded(complainant_name, NAME_MAX, "complainant_name",
@@ -235,6 +247,13 @@ def receive_complaint(*, subject: str, cab_id: int | None, complainant_name: str
     received_on = received_on or today
     if event_on is None:
         raise ValidationFailed(_("Give the date of the event (an estimate will do)."),
+                               field="event_on")
+    if event_on > today:
+        raise ValidationFailed(_("The event cannot be in the future."), field="event_on")
+    earliest = today - relativedelta(years=EVENT_LOOKBACK_YEARS)
+    if event_on < earliest:
+        raise ValidationFailed(_("The event must be within the last %(n)d years (on or after "
+                                 "%(d)s).", n=EVENT_LOOKBACK_YEARS, d=earliest.isoformat()),
                                field="event_on")
     if event_on > received_on:
         raise ValidationFailed(_("The event cannot be after the complaint was received."),
@@ -318,7 +337,7 @@ def respond_as_cab(c: Complaint, *, text: str) -> None:
     c.cab_response = _bounded(text, TEXT_MAX, "text", required=_("Write your answer."))
     c.cab_responded_at = utcnow()
     c.cab_responded_by_id = _actor_id()
-    changes = audit.diff(c, exclude=("cab_response",))
+    changes = audit.diff(c, exclude=AUDIT_EXCLUDED)
     db.session.flush()
     _entry(c, EntryKind.step, step="cab_responded")
     audit.record("complaint.cab_responded", c, changes=changes)

@@ -229,28 +229,31 @@ def _actions(c: Complaint, posted: dict | None = None) -> dict:
     investigator = handler or c.investigator_id == me
     out: dict = {}
 
-    def add(name, form_class):
-        out[name] = posted.get(name) or form_class(prefix=name, formdata=None)
+    def add(name, form_class, to: ComplaintStatus | None = None):
+        # A step is offered only where the transition table allows it (else it would be a 409).
+        if to is None or c.can_move_to(to):
+            out[name] = posted.get(name) or form_class(prefix=name, formdata=None)
 
     st = c.status_enum
     if handler and st == S.received:
-        add("acknowledge", forms.AcknowledgeForm)
+        add("acknowledge", forms.AcknowledgeForm, S.acknowledged)
     if handler and st in (S.received, S.acknowledged):
-        add("reject", forms.ReasonForm)
+        add("reject", forms.ReasonForm, S.rejected)
     if handler and st == S.acknowledged and c.about_cab:
-        add("refer", forms.ActionForm)
+        add("refer", forms.ActionForm, S.referred)
     if handler and st in (S.acknowledged, S.referred):
-        add("investigate", forms.InvestigateForm)
-        out["investigate"].investigator_id.choices = _staff_choices()
+        add("investigate", forms.InvestigateForm, S.investigating)
+        if "investigate" in out:
+            out["investigate"].investigator_id.choices = _staff_choices()
     if investigator and st == S.investigating:
-        add("propose", forms.DecisionForm)
+        add("propose", forms.DecisionForm, S.decision_proposed)
     if has_role(*services.APPROVERS) and st == S.decision_proposed:
-        add("approve", forms.ActionForm)
-        add("return", forms.ReasonForm)
+        add("approve", forms.ActionForm, S.decision_approved)
+        add("return", forms.ReasonForm, S.investigating)
     if handler and st == S.decision_approved:
-        add("close", forms.ActionForm)
+        add("close", forms.ActionForm, S.closed)
     if handler and c.is_open:
-        add("withdraw", forms.WithdrawForm)
+        add("withdraw", forms.WithdrawForm, S.withdrawn)
     if investigator:
         add("note", forms.NoteForm)
         if c.is_open:

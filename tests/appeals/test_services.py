@@ -108,6 +108,35 @@ def test_a_withdrawn_appeal_cannot_be_re_raised(world, decision):
     assert exc.value.code == "appeal_withdrawn_before"
 
 
+def test_a_decided_appeal_is_not_lodged_again_but_goes_to_the_panel(world, decision, handler):
+    appeal = lodge(world, decision.id)
+    to_review(world, appeal.id, handler.id)
+    step(world, appeal.id, services.record_outcome, outcome="upheld", reasons="Sound.")
+    step(world, appeal.id, services.close_appeal)  # closed, the window still open
+    with pytest.raises(Conflict, match=f"Rule 23: appeal {appeal.reference} .* stage-2 panel "
+                                       "review") as exc:
+        lodge(world, decision.id)
+    assert exc.value.code == "appeal_decided_before"
+    db.session.rollback()
+    with tenant_scope(world.tenant):
+        assert db.session.execute(select(func.count(Appeal.id))).scalar_one() == 1
+
+
+def test_the_numbering_continues_after_appeals_numbered_before_the_counter(world, decision):
+    """Appeals lodged before the locked counter existed are not numbered again."""
+    from accreditor.scopes.models import NumberCounter
+
+    first = lodge(world, decision.id)
+    with tenant_scope(world.tenant):
+        db.session.execute(select(NumberCounter).where(
+            NumberCounter.key == f"appeal-{date.today().year}")).scalar_one()
+        db.session.query(NumberCounter).filter(
+            NumberCounter.key == f"appeal-{date.today().year}").delete()
+        commit()
+    second = lodge(world, issued_nc(world).id, finding=True)
+    assert first.reference.endswith("-0001") and second.reference.endswith("-0002")
+
+
 def test_grounds_are_required_and_bounded(world, decision):
     with pytest.raises(ValidationFailed) as exc:
         lodge(world, decision.id, grounds="   ")
@@ -305,6 +334,24 @@ def test_the_panel_excludes_the_stage_one_handler_and_the_decision_makers(world,
          reasons="The suspension stands for line 2 only.")
     final = load_appeal(world, appeal.id)
     assert final.status == "closed" and final.panel_outcome == "partly_upheld"
+
+
+def test_the_panel_excludes_a_handler_replaced_during_stage_one(world, decision, handler):
+    appeal = lodge(world, decision.id)
+    to_review(world, appeal.id, handler.id)
+    a, b, c, d = _managers(world, 4)
+    step(world, appeal.id, services.assign_handler, handler_id=a.id)  # handler is replaced
+    step(world, appeal.id, services.record_outcome, outcome="upheld", reasons="Sound.")
+    step(world, appeal.id, services.request_review, reason="Unfair.")
+    with tenant_scope(world.tenant):
+        _eligible, ineligible = services.candidates(load_appeal(world, appeal.id), panel=True)
+    assert (handler.id, handler.name, "handled stage 1 of this appeal") in ineligible
+    with pytest.raises(Conflict, match="Rule 23: a panel member .* handled stage 1"):
+        step(world, appeal.id, services.appoint_panel, chair_id=handler.id,
+             member_ids=[b.id, c.id])
+    db.session.rollback()
+    step(world, appeal.id, services.appoint_panel, chair_id=b.id, member_ids=[c.id, d.id])
+    assert load_appeal(world, appeal.id).status == "panel_review"
 
 
 # -- the audit trail ------------------------------------------------------------------------------------

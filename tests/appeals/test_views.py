@@ -7,7 +7,7 @@ statement counts."""
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -31,6 +31,7 @@ from tests.appeals.conftest import (
     to_review,
 )
 from tests.auth.helpers import field_error, text
+from tests.decisions.conftest import decide, reported
 from tests.documents.helpers import PDF
 from tests.factories import create_cab_user, create_member
 from tests.findings.conftest import build_world
@@ -93,6 +94,28 @@ def test_grounds_are_required_beside_the_field(client, login_as, world, decision
     resp = client.post(purl(world, f"/new?decision_id={decision.id}"), data={"grounds": ""})
     assert resp.status_code == 400 and field_error(resp, "grounds")
     assert count_appeals(world) == 0
+
+
+def test_two_cabs_of_the_tenant_each_lodge_and_get_distinct_references(client, login_as, world,
+                                                                       decision, decider,
+                                                                       tenant_a):
+    """A CAB user sees only its own CAB's appeals: the numbering must not (rule 23 lodging)."""
+    other = build_world(tenant_a, prefix="o-", legal_name="Other Lab Ltd")
+    reported(other)
+    other_decision = decide(other, decider, "maintain")
+    login_as(world.cab_user)
+    first = client.post(purl(world, f"/new?decision_id={decision.id}"), data={"grounds": GROUNDS})
+    assert first.status_code == 302
+    login_as(other.cab_user)
+    grounds = "Our own grounds, typed with care."
+    second = client.post(purl(other, f"/new?decision_id={other_decision.id}"),
+                         data={"grounds": grounds})
+    assert second.status_code == 302
+    assert grounds in text(client.get(second.headers["Location"]))
+    with tenant_scope(world.tenant):
+        refs = sorted(db.session.execute(select(Appeal.reference)).scalars())
+    year = date.today().year
+    assert refs == [f"A-{year}-0001", f"A-{year}-0002"]
 
 
 def test_a_nonconformity_is_challenged_not_appealed_when_the_setting_is_off(client, login_as,
@@ -233,6 +256,40 @@ def test_only_the_handler_or_a_manager_records_the_outcome(client, login_as, wor
                        data={"outcome": "upheld", "reasons": "x"})
     assert resp.status_code == 403
     assert load_appeal(world, appeal.id).outcome is None
+
+
+def test_the_manager_who_recorded_the_stage_one_outcome_stays_off_the_panel(
+        client, login_as, world, decision, handler, tenant_a):
+    appeal = lodge(world, decision.id)
+    to_review(world, appeal.id, handler.id)
+    login_as(world.manager)  # records the outcome on the handler's behalf
+    resp = client.post(surl(world, f"/{appeal.id}/outcome"),
+                       data={"outcome": "upheld", "reasons": "Sound."})
+    assert resp.status_code == 302
+    assert load_appeal(world, appeal.id).outcome_by_id == world.manager.id
+    step(world, appeal.id, services.request_review, reason="Unfair.")
+    others = [create_member(tenant_a, f"p{i}@alpha.example.org", [Role.manager],
+                            name=f"Panel {i}") for i in range(3)]
+    boss = create_member(tenant_a, "boss@alpha.example.org", [Role.manager], name="Bea Boss")
+    login_as(boss)
+    page = text(client.get(surl(world, f"/{appeal.id}")))
+    assert "recorded the stage-1 outcome of this appeal" in page
+    refused = client.post(surl(world, f"/{appeal.id}/panel"), data={
+        "chair_id": world.manager.id, "member_ids": [others[0].id, others[1].id]})
+    assert refused.status_code == 409 and "recorded the stage-1 outcome" in text(refused)
+    assert load_appeal(world, appeal.id).status == "review_requested"
+    assert client.post(surl(world, f"/{appeal.id}/panel"), data={
+        "chair_id": others[0].id, "member_ids": [others[1].id, others[2].id]}
+    ).status_code == 302
+    login_as(world.manager)  # not on the panel, and not independent of stage 1
+    resp = client.post(surl(world, f"/{appeal.id}/panel-outcome"),
+                       data={"panel-outcome": "overturned", "panel-reasons": "Wrong."})
+    assert resp.status_code == 409 and "Rule 23" in text(resp)
+    assert load_appeal(world, appeal.id).panel_outcome is None
+    login_as(boss)  # an independent manager may record it
+    assert client.post(surl(world, f"/{appeal.id}/panel-outcome"), data={
+        "panel-outcome": "upheld", "panel-reasons": "Sound."}).status_code == 302
+    assert load_appeal(world, appeal.id).panel_outcome == "upheld"
 
 
 def test_a_manager_records_an_appeal_on_the_cabs_behalf(client, login_as, world, decision):

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from accreditor.complaints import services
-from accreditor.complaints.models import Complaint
+from accreditor.complaints.models import Complaint, ComplaintStatus
 from accreditor.core.db import commit
 from accreditor.core.permissions import Role
 from accreditor.core.tenancy import tenant_scope
@@ -99,6 +99,28 @@ def cw(tenant_a, admin_a) -> CW:
     decider = create_member(tenant_a, "decider@alpha.example.org", [Role.decision_maker],
                             name="Dana Decider")
     return CW(w, other, decider, admin_a)
+
+
+@pytest.fixture
+def in_each_state(cw) -> dict:
+    """One complaint in every state."""
+    S = ComplaintStatus
+    out = {S.received: cw.file()}
+    out[S.acknowledged] = cw.step(cw.file().id, services.acknowledge)
+    c = cw.step(cw.file().id, services.acknowledge)
+    out[S.referred] = cw.step(c.id, services.refer_to_cab)
+    out[S.investigating] = cw.to_investigation(cw.file())
+    out[S.decision_proposed] = cw.to_proposed(cw.file())
+    c = cw.to_proposed(cw.file())
+    out[S.decision_approved] = cw.step(c.id, services.approve_decision,
+                                       approved_by_id=cw.decider.id)
+    c = cw.to_proposed(cw.file())
+    c = cw.step(c.id, services.approve_decision, approved_by_id=cw.decider.id)
+    out[S.closed] = cw.step(c.id, services.close_complaint)
+    out[S.rejected] = cw.step(cw.file().id, services.reject_complaint, reason="Not ours.")
+    out[S.withdrawn] = cw.step(cw.file().id, services.withdraw_complaint, note="By phone.")
+    assert {s: c.status for s, c in out.items()} == {s: s.value for s in out}
+    return out
 
 
 def post_public(client, cw_or_slug, data: dict, ip: str | None = None):

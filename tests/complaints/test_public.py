@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 from datetime import date, timedelta
 
+import pytest
+from dateutil.relativedelta import relativedelta
 from sqlalchemy import select
 
 from accreditor.complaints.models import Complaint, ComplaintStatus
@@ -62,6 +64,16 @@ def test_a_cab_that_is_not_accredited_cannot_be_named(cw, client):
     assert count_complaints(cw.tenant) == 0
 
 
+@pytest.mark.parametrize("cab_id", ["abc", "1.5", " "])
+def test_a_cab_id_that_is_not_a_number_is_refused_beside_the_field(cw, client, cab_id):
+    resp = post_public(client, cw, form_data(cw, cab_id=cab_id))
+    assert resp.status_code == 400
+    body = resp.get_data(as_text=True)
+    assert 'id="cab_id-errors"' in body
+    assert "Choose the accredited body the complaint is about." in body
+    assert count_complaints(cw.tenant) == 0
+
+
 def test_the_honeypot_is_hidden_from_people_and_screen_readers(cw, client):
     body = client.get("/alpha/complaints/new").get_data(as_text=True)
     start = body.index('<div class="d-none" aria-hidden="true">')
@@ -107,8 +119,21 @@ def test_an_event_in_the_future_is_refused_beside_the_date(cw, client):
     resp = post_public(client, cw, form_data(
         cw, event_on=(date.today() + timedelta(days=2)).isoformat()))
     assert resp.status_code == 400
-    assert 'id="event_on-errors"' in resp.get_data(as_text=True)
+    body = resp.get_data(as_text=True)
+    assert 'id="event_on-errors"' in body and "The event cannot be in the future." in body
     assert count_complaints(cw.tenant) == 0
+
+
+def test_an_event_more_than_ten_years_ago_is_refused_beside_the_date(cw, client):
+    too_old = date.today() - relativedelta(years=10) - timedelta(days=1)
+    resp = post_public(client, cw, form_data(cw, event_on=too_old.isoformat()))
+    assert resp.status_code == 400
+    body = resp.get_data(as_text=True)
+    assert 'id="event_on-errors"' in body and "within the last 10 years" in body
+    assert count_complaints(cw.tenant) == 0
+    oldest = date.today() - relativedelta(years=10)
+    assert post_public(client, cw, form_data(cw, event_on=oldest.isoformat())
+                       ).status_code == 302
 
 
 def test_the_tenth_post_in_a_minute_from_one_address_is_refused_with_429(cw, client):

@@ -77,6 +77,35 @@ def test_the_full_path_is_audited_and_ends_with_the_formal_notice(cw, outbox):
         f"Complaint {c.reference} referred to you"]
 
 
+def test_free_text_stays_out_of_the_audit_trail(cw):
+    """Decision text, actions, rejection reasons and withdrawal notes may name people: they stay
+    on the complaint and its thread (which can be erased), not in the immutable audit log."""
+    secrets = {"decision": "Mr Jones at the lab admitted the error to Carla.",
+               "actions": "Ask Mrs Smith to re-issue certificate 123.",
+               "reject": "Carla's neighbour, Bob Brown, made this complaint before.",
+               "withdraw": "Carla phoned from her mobile 07700 900123 to withdraw."}
+    decided = cw.to_investigation(cw.file())
+    cw.step(decided.id, services.propose_decision, outcome="upheld",
+            decision_text=secrets["decision"], actions=secrets["actions"])
+    rejected = cw.step(cw.file().id, services.reject_complaint, reason=secrets["reject"])
+    withdrawn = cw.step(cw.file().id, services.withdraw_complaint, note=secrets["withdraw"])
+    with tenant_scope(cw.tenant):
+        events = {e.action: e.changes for e in db.session.execute(
+            select(AuditEvent).where(AuditEvent.object_type == "Complaint",
+                                     AuditEvent.object_id.in_(
+                                         [str(decided.id), str(rejected.id),
+                                          str(withdrawn.id)]))).scalars()}
+        thread = " ".join(b or "" for b in db.session.execute(select(ComplaintEntry.body).where(
+            ComplaintEntry.complaint_id.in_([rejected.id, withdrawn.id]))).scalars())
+    assert {"complaint.decision_proposed", "complaint.rejected",
+            "complaint.withdrawn"} <= set(events)
+    assert events["complaint.withdrawn"]["status"][1] == "withdrawn"  # the step is recorded
+    logged = str(events)
+    for text in secrets.values():
+        assert text not in logged
+    assert secrets["reject"] in thread and secrets["withdraw"] in thread
+
+
 def test_a_complaint_about_the_ab_goes_straight_to_investigation(cw):
     c = cw.file(subject="ab")
     c = cw.step(c.id, services.acknowledge)
@@ -217,59 +246,68 @@ def test_the_transition_table_has_no_way_out_of_a_final_state():
     assert S.closed not in TRANSITIONS[S.decision_proposed]
 
 
+# name → (call(complaint, cw), the states it runs in, the state it leads to)
+LATER = date.today() + timedelta(days=365)  # past any CAB answer date
 USE_CASES = {
-    "acknowledge": (lambda c: services.acknowledge(c), {S.received}),
-    "refer": (lambda c: services.refer_to_cab(c), {S.acknowledged}),
-    "investigate": (lambda c, i=None: services.start_investigation(
-        c, investigator_id=i, skip_referral_reason="r"), {S.acknowledged, S.referred}),
-    "propose": (lambda c: services.propose_decision(c, outcome="upheld", decision_text="d"),
-                {S.investigating}),
-    "approve": (lambda c: services.approve_decision(c, approved_by_id=-1),
-                {S.decision_proposed}),
-    "return": (lambda c: services.return_to_investigation(c, reason="r"), {S.decision_proposed}),
-    "close": (lambda c: services.close_complaint(c), {S.decision_approved}),
-    "reject": (lambda c: services.reject_complaint(c, reason="r"), {S.received, S.acknowledged}),
-    "withdraw": (lambda c: services.withdraw_complaint(c, note="n"),
-                 {s for s in S if s not in (S.closed, S.rejected, S.withdrawn)}),
+    "acknowledge": (lambda c, cw: services.acknowledge(c), {S.received}, S.acknowledged),
+    "refer": (lambda c, cw: services.refer_to_cab(c), {S.acknowledged}, S.referred),
+    "investigate": (lambda c, cw: services.start_investigation(
+        c, investigator_id=cw.w.outsider.id, skip_referral_reason="r", today=LATER),
+        {S.acknowledged, S.referred}, S.investigating),
+    "propose": (lambda c, cw: services.propose_decision(c, outcome="upheld", decision_text="d"),
+                {S.investigating}, S.decision_proposed),
+    "approve": (lambda c, cw: services.approve_decision(c, approved_by_id=cw.decider.id),
+                {S.decision_proposed}, S.decision_approved),
+    "return": (lambda c, cw: services.return_to_investigation(c, reason="r"),
+               {S.decision_proposed}, S.investigating),
+    "close": (lambda c, cw: services.close_complaint(c), {S.decision_approved}, S.closed),
+    "reject": (lambda c, cw: services.reject_complaint(c, reason="r"),
+               {S.received, S.acknowledged}, S.rejected),
+    "withdraw": (lambda c, cw: services.withdraw_complaint(c, note="n"),
+                 {s for s in S if s not in (S.closed, S.rejected, S.withdrawn)}, S.withdrawn),
 }
-
-
-@pytest.fixture
-def in_each_state(cw):
-    """One complaint in every state."""
-    out = {S.received: cw.file()}
-    out[S.acknowledged] = cw.step(cw.file().id, services.acknowledge)
-    c = cw.step(cw.file().id, services.acknowledge)
-    out[S.referred] = cw.step(c.id, services.refer_to_cab)
-    out[S.investigating] = cw.to_investigation(cw.file())
-    out[S.decision_proposed] = cw.to_proposed(cw.file())
-    c = cw.to_proposed(cw.file())
-    out[S.decision_approved] = cw.step(c.id, services.approve_decision,
-                                       approved_by_id=cw.decider.id)
-    c = cw.to_proposed(cw.file())
-    c = cw.step(c.id, services.approve_decision, approved_by_id=cw.decider.id)
-    out[S.closed] = cw.step(c.id, services.close_complaint)
-    out[S.rejected] = cw.step(cw.file().id, services.reject_complaint, reason="Not ours.")
-    out[S.withdrawn] = cw.step(cw.file().id, services.withdraw_complaint, note="By phone.")
-    assert {s: c.status for s, c in out.items()} == {s: s.value for s in out}
-    return out
 
 
 def test_every_use_case_outside_its_states_is_refused_with_409(cw, in_each_state):
     refused = 0
-    for name, (call, allowed) in USE_CASES.items():
+    for name, (call, allowed, _to) in USE_CASES.items():
         for state, c in in_each_state.items():
             if state in allowed:
                 continue
             with tenant_scope(cw.tenant):
                 loaded = cw.load(c.id)
                 with pytest.raises(InvalidTransition) as exc:
-                    call(loaded)
+                    call(loaded, cw)
                 assert exc.value.status == 409, (name, state)
                 db.session.rollback()
             assert cw.load(c.id).status == state.value, (name, state)
             refused += 1
     assert refused > 50
+
+
+def test_every_use_case_runs_in_each_of_its_states(cw, in_each_state):
+    """The other half of the table: each use case succeeds wherever it is said to run (a
+    withdrawal after the approved decision included)."""
+    ran = 0
+    for name, (call, allowed, to) in USE_CASES.items():
+        assert to in {t for s in allowed for t in TRANSITIONS[s]}, name
+        for state in allowed:
+            with tenant_scope(cw.tenant):
+                loaded = cw.load(in_each_state[state].id)
+                call(loaded, cw)
+                db.session.flush()
+                assert loaded.status == to.value, (name, state)
+                db.session.rollback()
+            assert cw.load(in_each_state[state].id).status == state.value
+            ran += 1
+    assert ran == sum(len(allowed) for _c, allowed, _t in USE_CASES.values())
+
+
+def test_the_complainant_may_withdraw_after_the_decision_is_approved(cw, in_each_state, outbox):
+    c = cw.step(in_each_state[S.decision_approved].id, services.withdraw_complaint,
+                note="Told us by phone they no longer want the decision.")
+    assert c.status == S.withdrawn
+    assert outbox("carla@example.net")[-1].subject == f"Complaint {c.reference} withdrawn"
 
 
 def test_notes_and_updates_are_kept_in_the_thread(cw, outbox):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from accreditor.complaints import services
-from accreditor.complaints.models import ComplaintStatus
+from accreditor.complaints.models import TRANSITIONS, ComplaintStatus
 from accreditor.core.permissions import Role
 from tests.complaints.conftest import count_complaints
 from tests.factories import create_member
@@ -78,6 +78,30 @@ def test_the_complaint_page_offers_the_actions_of_its_state(cw, client, login_as
     page = client.get(f"/alpha/complaints/{c.id}").get_data(as_text=True)
     assert "Acknowledged; the complainant has been told." in page
     assert 'data-testid="action-refer"' in page and 'data-testid="action-acknowledge"' not in page
+
+
+STEP_TARGETS = {"acknowledge": S.acknowledged, "refer": S.referred,
+                "investigate": S.investigating, "propose": S.decision_proposed,
+                "approve": S.decision_approved, "return": S.investigating, "close": S.closed,
+                "reject": S.rejected, "withdraw": S.withdrawn}
+
+
+def test_the_page_offers_only_steps_the_transition_table_allows(cw, client, login_as,
+                                                                in_each_state):
+    login_as(cw.admin)  # handler and approver: sees every step there is
+    offered = {}
+    for state, c in in_each_state.items():
+        page = client.get(f"/alpha/complaints/{c.id}").get_data(as_text=True)
+        offered[state] = {n for n in STEP_TARGETS if f'data-testid="action-{n}"' in page}
+        for name in offered[state]:
+            assert STEP_TARGETS[name] in TRANSITIONS[state], (state, name)
+    assert offered[S.decision_approved] == {"close", "withdraw"}
+    assert offered[S.closed] == offered[S.withdrawn] == offered[S.rejected] == set()
+    # and what is offered works
+    c = in_each_state[S.decision_approved]
+    resp = client.post(f"/alpha/complaints/{c.id}/withdraw",
+                       data={"withdraw-note": "The complainant phoned to withdraw."})
+    assert resp.status_code == 302 and cw.load(c.id).status == S.withdrawn
 
 
 def test_an_invalid_transition_over_http_is_409(cw, client, login_as):
