@@ -110,6 +110,7 @@ def update_cab(cab: Cab, **values) -> dict:
     if changes:
         db.session.flush()
         audit.record("cab.updated", cab, changes=changes)
+        _republish(cab.id)
     return changes
 
 
@@ -145,6 +146,7 @@ def add_location(cab: Cab, **values) -> CabLocation:
     db.session.add(loc)
     db.session.flush()
     audit.record("cab.location_added", loc, changes=audit.snapshot(loc, tuple(clean)))
+    _republish(cab.id)
     return loc
 
 
@@ -162,6 +164,7 @@ def update_location(loc: CabLocation, **values) -> dict:
     if changes:
         db.session.flush()
         audit.record("cab.location_updated", loc, changes=changes)
+        _republish(loc.cab_id)
     return changes
 
 
@@ -182,6 +185,8 @@ def add_contact(cab: Cab, **values) -> CabContact:
     db.session.add(contact)
     db.session.flush()
     audit.record("cab.contact_added", contact, changes=audit.snapshot(contact, tuple(clean)))
+    if contact.is_public:
+        _republish(cab.id)
     return contact
 
 
@@ -196,13 +201,25 @@ def update_contact(contact: CabContact, **values) -> dict:
     if changes:
         db.session.flush()
         audit.record("cab.contact_updated", contact, changes=changes)
+        _republish(contact.cab_id)
     return changes
 
 
 def remove_contact(contact: CabContact) -> None:
     audit.record("cab.contact_removed", contact, changes=audit.snapshot(contact, CONTACT_FIELDS))
+    cab_id, was_public = contact.cab_id, contact.is_public
     db.session.delete(contact)
     db.session.flush()
+    if was_public:
+        _republish(cab_id)
+
+
+def _republish(cab_id: int) -> None:
+    """The public directory shows the CAB's name, locations and public contacts: refresh its
+    published entries now, not at the next decision (an unchanged entry writes nothing)."""
+    from accreditor.directory import services as directory
+
+    directory.republish_cab(cab_id)
 
 
 # -- who to tell --------------------------------------------------------------------------------

@@ -241,6 +241,10 @@ def _banners(details: dict, lines: list[dict]) -> list[str]:
                   "reference only.")]
     if status == "expired":
         return [_("This accreditation has EXPIRED.")]
+    if status == "inactive":
+        return [_("This accreditation is INACTIVE at the body's own request. While inactive, "
+                  "the body may not issue accredited certificates or reports for any part of "
+                  "the scope below.")]
     if status == "partially_suspended" or any(_is_suspended(x) for x in lines or []):
         return [_("This accreditation is PARTIALLY SUSPENDED: the activities marked SUSPENDED "
                   "below are not covered by the accreditation while the suspension lasts; the "

@@ -12,8 +12,10 @@ read them.
   confidentiality ``public``) plus a :class:`RenderedDocument`, and audits
   ``schedule.rendered`` / ``certificate.rendered``. A kind already rendered is skipped, so the
   job is idempotent.
-* :func:`current_document` is the latest issue's PDF of an accreditation (the public directory
-  serves it); :func:`public_version_document` is what an anonymous visitor may download.
+* :func:`current_document` is the latest issue's PDF of an accreditation. The public directory
+  (``/<tenant>/directory/<number>/schedule.pdf``) is the only public way to it: it applies the
+  directory's own rules (published, not past its retention, rule 27). There is no public route
+  keyed by schedule id.
 """
 
 from __future__ import annotations
@@ -35,13 +37,8 @@ from accreditor.core.tenancy import current_tenant_id
 from accreditor.documents.models import Confidentiality, Document
 from accreditor.documents.services import register_owner
 from accreditor.extensions import db
-from accreditor.scopes.models import AccreditationStatus
 
 KINDS = (DocumentKind.schedule, DocumentKind.certificate)
-# An accreditation the public may see (and so download the current issue's PDFs of): every
-# status the directory lists. Applicants, refused and lapsed applications are never public.
-NOT_PUBLIC = frozenset({AccreditationStatus.applicant, AccreditationStatus.refused,
-                        AccreditationStatus.lapsed})
 # Reference lists whose names the schedule prints, by the line field that holds their codes.
 TERM_FIELDS = {"discipline": "calibration_discipline", "field": None, "stage": "inspection_stage",
                "iaf_codes": "iaf_code", "food_chain": "food_chain", "md9_areas": "md9_area"}
@@ -54,7 +51,7 @@ FIELD_KIND_BY_TYPE = {"testing": "testing_field", "inspection": "inspection_fiel
 def can_view(doc: Document, membership) -> bool:
     """Staff of the tenant read every issue; a CAB user reads every issue of their own CAB
     (tenant and CAB confinement already happened in the query). Anonymous visitors go through
-    :func:`public_version_document`, never through this rule."""
+    the public directory, never through this rule."""
     if membership is None or not membership.is_active:
         return False
     if membership.is_staff:
@@ -144,14 +141,12 @@ def snapshot(version) -> dict:
     tenant = _tenant()
     lines = version.lines or []
     edition = acc.edition.edition if acc.edition is not None else ""
-    suspended_locations: list[str] = []
-    if version.decision_id is not None:
-        from accreditor.decisions.models import Decision
+    # The locations of every suspension still in force (not only the one issuing this version:
+    # a later partial suspension or reinstatement re-issues the schedule too).
+    from accreditor.decisions.services import current_suspensions
 
-        d = db.session.execute(select(Decision.kind, Decision.location_codes).where(
-            Decision.id == version.decision_id)).first()
-        if d is not None and d.kind == "suspend":
-            suspended_locations = list(d.location_codes or [])
+    suspended_locations = sorted({code for d in current_suspensions(acc)
+                                  for code in d.location_codes or []})
     return {
         "ab": {"name": tenant.name, "slug": tenant.slug, "address": tenant.public_address or "",
                "website": tenant.website or "", "email": tenant.public_email or "",
@@ -306,27 +301,3 @@ def current_document(accreditation_id: int, kind: str):
         .where(ScheduleVersion.accreditation_id == accreditation_id,
                ScheduleVersion.issue_no == latest, RenderedDocument.kind == kind.value)
     ).scalar_one_or_none()
-
-
-def public_version_document(schedule_id: int, kind: str) -> tuple[RenderedDocument, Document] | None:
-    """What an anonymous visitor may download: the ``kind`` PDF of ``schedule_id`` only if it is
-    the latest issue of an accreditation the public may see, and rendered. Anything else is
-    None (the view answers 404): an older issue, an applicant's or refused one, another
-    tenant's (the tenant filter)."""
-    from accreditor.decisions.models import ScheduleVersion
-    from accreditor.scopes.models import Accreditation
-
-    kind = DocumentKind(kind)
-    version = db.session.execute(select(ScheduleVersion.accreditation_id, ScheduleVersion.issue_no)
-                                 .where(ScheduleVersion.id == schedule_id)).first()
-    if version is None or latest_version_id(version.accreditation_id) != schedule_id:
-        return None
-    row = db.session.execute(
-        select(RenderedDocument, Document)
-        .join(Document, Document.id == RenderedDocument.document_id)
-        .join(Accreditation, Accreditation.id == RenderedDocument.accreditation_id)
-        .where(RenderedDocument.schedule_version_id == schedule_id,
-               RenderedDocument.kind == kind.value,
-               Accreditation.status.not_in([s.value for s in NOT_PUBLIC]))
-    ).first()
-    return (row[0], row[1]) if row is not None else None

@@ -4,10 +4,9 @@
   staff read every issue; a CAB user reads the issues of their own CAB (the CAB filter makes
   another CAB's a 404). Checked and audited through ``accreditor.documents`` (``can_view`` of
   owner type ``schedule_version``, ``document.downloaded``).
-* ``/public/<id>/schedule.pdf`` and ``…/certificate.pdf`` — anyone, but only for the **current**
-  issue of an accreditation the public may see (not an applicant, refused or lapsed one); an
-  older issue is a 404. Not audited: an anonymous, unbounded stream of downloads must not grow
-  the audit chain.
+* The public downloads the current issue's PDFs only through the directory
+  (``/<tenant>/directory/<number>/schedule.pdf``), under the directory's rules (retention, rule
+  27): there is no public route keyed by schedule id.
 
 While a PDF is still being rendered the signed-in link answers 409 "being prepared"; the schedule
 page (``templates/certificates/_downloads.html``) says so instead of linking.
@@ -21,7 +20,6 @@ from flask_babel import gettext as _
 from accreditor.certificates import services
 from accreditor.certificates.models import DocumentKind, RenderedDocument
 from accreditor.core.db import commit
-from accreditor.core.permissions import public_endpoint
 from accreditor.core.storage import format_size, get_storage
 from accreditor.core.tenancy import get_scoped_or_404
 from accreditor.decisions.models import ScheduleVersion
@@ -32,7 +30,7 @@ from accreditor.documents.views import DOWNLOAD_CSP, content_disposition
 bp = Blueprint("certificates", __name__, url_prefix="/certificates")
 
 
-def _send(doc: Document, *, public: bool):
+def _send(doc: Document):
     name, sha256, size = doc.original_name, doc.sha256, doc.size
     response = send_file(get_storage().open(sha256), mimetype="application/pdf",
                          as_attachment=True, download_name=name, etag=sha256,
@@ -41,7 +39,7 @@ def _send(doc: Document, *, public: bool):
     response.headers["Content-Disposition"] = content_disposition(name)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = DOWNLOAD_CSP
-    response.headers["Cache-Control"] = "public, max-age=300" if public else "private, no-store"
+    response.headers["Cache-Control"] = "private, no-store"
     return response
 
 
@@ -62,7 +60,7 @@ def _download(schedule_id: int, kind: DocumentKind):
     documents.check_download(doc, membership)
     documents.record_download(doc)
     commit()
-    return _send(doc, public=False)
+    return _send(doc)
 
 
 @bp.get("/schedules/<int:schedule_id>/schedule.pdf")
@@ -73,25 +71,6 @@ def schedule_pdf(schedule_id: int):
 @bp.get("/schedules/<int:schedule_id>/certificate.pdf")
 def certificate_pdf(schedule_id: int):
     return _download(schedule_id, DocumentKind.certificate)
-
-
-def _public(schedule_id: int, kind: DocumentKind):
-    found = services.public_version_document(schedule_id, kind)
-    if found is None:
-        abort(404)
-    return _send(found[1], public=True)
-
-
-@bp.get("/public/<int:schedule_id>/schedule.pdf")
-@public_endpoint
-def public_schedule_pdf(schedule_id: int):
-    return _public(schedule_id, DocumentKind.schedule)
-
-
-@bp.get("/public/<int:schedule_id>/certificate.pdf")
-@public_endpoint
-def public_certificate_pdf(schedule_id: int):
-    return _public(schedule_id, DocumentKind.certificate)
 
 
 # -- for the schedule version page ---------------------------------------------------------------

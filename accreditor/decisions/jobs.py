@@ -13,9 +13,10 @@ Suspensions:
 
 A suspension lasts at most ``max_suspension_months`` (``Decision.max_end_on``). When that date
 passes and lines the decision suspended are still suspended (no reinstatement, reduction or
-withdrawal since), the decision is flagged once (audited) and the case manager — or, with none
-named, the managers — is told that a withdrawal or reduction decision is required. Safe to run
-twice: the flag is set once.
+withdrawal since), the decision is flagged once (audited), the case manager — or, with none
+named, the managers — is told that a withdrawal or reduction decision is required, and a
+withdrawal of the lines still under it is proposed (source ``suspension_max``, on the findings
+dashboard). Safe to run twice: the flag is set once, the proposal made once per maximum.
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ def suspension_deadlines(today_iso: str | None = None) -> int:
                 changes = audit.diff(decision)
                 db.session.flush()
                 audit.record("decision.suspension_max_reached", decision, changes=changes)
+                _propose_withdrawal(suspension, decision, today)
                 for email in manager_emails(decision.cab_id):
                     send_mail(email, _("Suspension %(n)s reached its maximum on %(d)s: a "
                                        "withdrawal or reduction decision is required",
@@ -101,6 +103,25 @@ def suspension_deadlines(today_iso: str | None = None) -> int:
                 flagged += 1
             commit()
     return flagged
+
+
+def _propose_withdrawal(suspension: Decision, holder: Decision, today: date) -> None:
+    """Rule 18: the withdrawal (or reduction) of the lines still under the suspension, as a
+    proposal the findings dashboard lists — once per suspension and maximum (the mail above
+    says the same, so the proposal sends none). A reduction or withdrawal of those lines
+    settles it (``decisions.services._settle_proposals``)."""
+    from accreditor.decisions.services import _still_under_stmt
+
+    under = _still_under_stmt(suspension.accreditation_id).subquery()
+    items = sorted(db.session.execute(select(under.c.scope_item_id).where(
+        under.c.decision_id == suspension.id)).scalars())
+    acc = db.session.get(Accreditation, suspension.accreditation_id)
+    propose(acc, kind=ProposalKind.withdrawal, source=ProposalSource.suspension_max,
+            due_on=holder.max_end_on, effective_on=today, scope_item_ids=items, notify=False,
+            reason=_("Suspension %(n)s (since %(s)s) reached its maximum on %(d)s with %(c)d "
+                     "line(s) still suspended (rule 18): withdraw or reduce them.",
+                     n=suspension.id, s=suspension.effective_on.isoformat(),
+                     d=holder.max_end_on.isoformat(), c=len(items)))
 
 
 # -- resignations on their date (rule 39) --------------------------------------------------------
@@ -138,8 +159,10 @@ def resignations_due(today_iso: str | None = None) -> int:
 
 
 def propose(acc: Accreditation, *, kind: ProposalKind, source: ProposalSource, due_on: date,
-            reason: str, effective_on: date) -> SanctionProposal | None:
-    """A proposed sanction for the case manager, once per accreditation, source and date."""
+            reason: str, effective_on: date, scope_item_ids: list[int] | None = None,
+            notify: bool = True) -> SanctionProposal | None:
+    """A proposed sanction for the case manager, once per accreditation, source and date
+    (``scope_item_ids`` empty: the whole scope; ``notify``: mail the managers)."""
     from accreditor.core.web import external_url
     from accreditor.findings.services import manager_emails
 
@@ -149,12 +172,16 @@ def propose(acc: Accreditation, *, kind: ProposalKind, source: ProposalSource, d
             .limit(1)).first() is not None:
         return None
     proposal = SanctionProposal(cab_id=acc.cab_id, accreditation_id=acc.id, finding_id=None,
-                                kind=kind.value, source=source.value, scope_item_ids=[],
+                                kind=kind.value, source=source.value,
+                                scope_item_ids=list(scope_item_ids or []),
                                 effective_on=effective_on, due_on=due_on, reason=reason)
     db.session.add(proposal)
     db.session.flush()
     audit.record("sanction_proposal.created", proposal, changes=audit.snapshot(
-        proposal, ("kind", "source", "accreditation_id", "due_on", "effective_on", "reason")))
+        proposal, ("kind", "source", "accreditation_id", "due_on", "effective_on", "reason",
+                   "scope_item_ids")))
+    if not notify:
+        return proposal
     link = external_url("tenant.scopes.show", accreditation_id=acc.id)
     for email in manager_emails(acc.cab_id):
         send_mail(email, _("Proposed %(k)s: accreditation %(n)s", k=kind.value,

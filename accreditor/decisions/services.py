@@ -178,7 +178,7 @@ class Proposed:
 def _clean(acc: Accreditation, *, kind, rationale, effective_on, maker_ids, input_ids,
            item_ids, assessment_id, suspension_type, extent, location_codes,
            suspension_id=None, new_max_end_on=None, cab_request=None,
-           light: bool = False, today: date | None = None) -> dict:
+           light: bool = False, prechecked: bool = False, today: date | None = None) -> dict:
     try:
         kind = DecisionKind(kind)
     except ValueError:
@@ -201,7 +201,9 @@ def _clean(acc: Accreditation, *, kind, rationale, effective_on, maker_ids, inpu
             _("Name the %(n)d members of the decision committee.",
               n=policy.decision_committee_size), field="maker_ids")
     recorder = acting_user()
-    if recorder is not None and not has_role(Role.admin, Role.manager) \
+    if prechecked:
+        pass  # the makers were checked when they took the decision (an accepted resignation)
+    elif recorder is not None and not has_role(Role.admin, Role.manager) \
             and recorder.id not in makers:
         raise ValidationFailed(_("Record your own decision: you are one of its decision makers "
                                  "(a manager records a committee's decision as secretary)."),
@@ -209,7 +211,7 @@ def _clean(acc: Accreditation, *, kind, rationale, effective_on, maker_ids, inpu
     eligible = {uid for uid, _name in decision_makers()}
     if light and recorder is not None:
         eligible.add(recorder.id)  # a manager confirms a clean surveillance outcome
-    if set(makers) - eligible:
+    if not prechecked and set(makers) - eligible:
         raise ValidationFailed(_("Each decision maker must hold the decision-maker role."),
                                field="maker_ids")
     inputs = _ids(input_ids)
@@ -248,7 +250,11 @@ def _clean(acc: Accreditation, *, kind, rationale, effective_on, maker_ids, inpu
                 raise ValidationFailed(_("Choose locations of this CAB."),
                                        field="location_codes")
     if kind == K.withdraw and extent:
-        ext = Extent(extent)  # a resignation: full, or the lines named (rule 39)
+        try:
+            ext = Extent(extent)  # a resignation: full, or the lines named (rule 39)
+        except ValueError:
+            raise ValidationFailed(_("Choose full or partial withdrawal."),
+                                   field="extent") from None
     suspension = None
     if kind in (K.extend_suspension, K.reinstate):
         suspension = _suspension(acc, kind, suspension_id)
@@ -482,6 +488,10 @@ def check_decision(acc: Accreditation, clean: dict, *, today: date | None = None
                 "Refused (rule 10): the findings of the on-site assessment are not cleared.")))
         if not clean["items"]:
             out.append(Refusal("scope", "nothing_suspended", _("No line is suspended.")))
+    if kind == K.suspend and clean["extent"] == Extent.full and not clean["items"]:
+        out.append(Refusal("19", "nothing_to_suspend", _(
+            "Nothing accredited to suspend: every line is already suspended (or none is "
+            "accredited). Extend the current suspension instead.")))
     if kind == K.suspend and clean["extent"] == Extent.partial and not clean["items"]:
         out.append(Refusal("19", "partial_names_nothing", _(
             "Refused (rule 19): a partial suspension names at least one scope line or a "
@@ -557,7 +567,7 @@ def record_decision(acc: Accreditation, *, kind, rationale, effective_on, maker_
                    assessment_id=assessment_id, suspension_type=suspension_type,
                    extent=extent, location_codes=location_codes, suspension_id=suspension_id,
                    new_max_end_on=max_end_on, cab_request=cab_request, light=light_path,
-                   today=today)
+                   prechecked=prechecked, today=today)
     refusals = check_decision(acc, clean, today=today)
     if prechecked:
         refusals = [r for r in refusals if r.rule not in ("1", "2")]

@@ -24,6 +24,7 @@ class PublicStatus(StrEnum):
     """Status words of a directory entry (the accreditation statuses that are ever public)."""
 
     accredited = "accredited"
+    inactive = "inactive"  # at the CAB's request, lines kept (rule 22)
     partially_suspended = "partially_suspended"
     suspended = "suspended"
     withdrawn = "withdrawn"
@@ -41,6 +42,7 @@ class PublicStatus(StrEnum):
 
 STATUS_LABELS = {
     PublicStatus.accredited: _l("Accredited"),
+    PublicStatus.inactive: _l("Inactive"),
     PublicStatus.partially_suspended: _l("Accredited (partially suspended)"),
     PublicStatus.suspended: _l("Suspended"),
     PublicStatus.withdrawn: _l("Withdrawn"),

@@ -7,7 +7,11 @@ copies from the accreditation only what the AB publishes (17011 7.8.1, DOMAIN.md
 * rule 26 — nothing is written unless the entry would be complete: accreditation number, legal
   name, an address/location, standard with edition, scope lines, a public status, the effective
   (initial grant) date and a schedule issue (number and date). Otherwise the older entry stays
-  as it was, ``None`` is returned and ``directory.incomplete`` names what is missing;
+  as it was, ``None`` is returned and ``directory.incomplete`` names what is missing — unless
+  the public status changed: then the status and its history are always written, and a missing
+  location, name or scope is taken from the entry as last published (an ended entry shows its
+  last lines as ended; ``kept_from_previous`` in the audit says what was kept);
+* inactive (rule 22) is a public status: the entry says "Inactive", lines kept;
 * applicants, refused and lapsed accreditations are never published;
 * rule 20 — suspended lines are published as suspended beside the accredited ones, and the
   entry says "partially suspended";
@@ -119,17 +123,37 @@ def publish_outcome(accreditation, *, decision=None, today: date | None = None) 
         .order_by(ScheduleVersion.issue_no)).all()
     ended = status is not None and status in ENDED_STATUSES
     lines = _lines(acc_id, row.scope_type, ENDED_LINE_STATUSES if ended else LIVE_LINE_STATUSES)
+    entry = db.session.execute(select(DirectoryEntry).where(
+        DirectoryEntry.accreditation_id == acc_id)).scalar_one_or_none()
+    legal_name = (row.legal_name or "").strip()
 
-    missing = [name for name, ok in (
-        ("number", bool(row.number)),
-        ("legal_name", bool((row.legal_name or "").strip())),
-        ("location", bool(locations)),
-        ("standard_edition", bool(row.standard and row.edition)),
-        ("scope", bool(lines)),
-        ("status", status is not None),
-        ("effective_date", row.initial_grant_on is not None),
-        ("schedule", bool(versions)),
-    ) if not ok]
+    def _missing() -> list[str]:
+        return [name for name, ok in (
+            ("number", bool(row.number)),
+            ("legal_name", bool(legal_name)),
+            ("location", bool(locations)),
+            ("standard_edition", bool(row.standard and row.edition)),
+            ("scope", bool(lines)),
+            ("status", status is not None),
+            ("effective_date", row.initial_grant_on is not None),
+            ("schedule", bool(versions)),
+        ) if not ok]
+
+    missing = _missing()
+    fallback: list[str] = []
+    if missing and entry is not None and status is not None and entry.status != status.value:
+        # The status changed (suspended, inactive, withdrawn…): the public must see it even
+        # though a detail is missing now (every line reduced, the locations closed). The entry
+        # keeps the locations and lines it last published — an ended entry's marked ended.
+        if "location" in missing and entry.locations:
+            locations, fallback = list(entry.locations), [*fallback, "location"]
+        if "legal_name" in missing and entry.legal_name:
+            legal_name, fallback = entry.legal_name, [*fallback, "legal_name"]
+        if "scope" in missing:
+            lines = _previous_lines(entry.id, status)
+            if lines:
+                fallback.append("scope")
+        missing = _missing()
     if missing:
         audit.record("directory.incomplete", accreditation, object_type="Accreditation",
                      object_id=acc_id, changes={"missing": [None, missing]})
@@ -144,11 +168,12 @@ def publish_outcome(accreditation, *, decision=None, today: date | None = None) 
     retention = TenantPolicy.current().directory_retention_months
     sanction = None
     if status.value in SUSPENDED:
-        sanction = next((v.suspension_type for v in reversed(versions)
-                         if v.kind == "suspend" and v.suspension_type), None)
+        sanction = _current_sanction(acc_id) or next(  # lines suspended before decisions
+            (v.suspension_type for v in reversed(versions)
+             if v.kind == "suspend" and v.suspension_type), None)
     latest = versions[-1]
     header = {
-        "cab_id": cab_id, "number": row.number, "legal_name": row.legal_name.strip(),
+        "cab_id": cab_id, "number": row.number, "legal_name": legal_name,
         "trading_names": list(row.trading_names or []), "country": row.country,
         "website": row.website, "locations": locations, "contacts": contacts,
         "programme_code": row.code, "programme_name": row.name, "scope_type": row.scope_type,
@@ -165,8 +190,6 @@ def publish_outcome(accreditation, *, decision=None, today: date | None = None) 
     digest = _digest({**header, "events": events})
     lines_digest = _digest(lines)
 
-    entry = db.session.execute(select(DirectoryEntry).where(
-        DirectoryEntry.accreditation_id == acc_id)).scalar_one_or_none()
     if entry is not None and entry.digest == digest and entry.lines_digest == lines_digest:
         return Outcome("unchanged", entry)
     before = None if entry is None else {
@@ -196,6 +219,8 @@ def publish_outcome(accreditation, *, decision=None, today: date | None = None) 
                if before is None or before[k] != v}
     if decision is not None:
         changes["decision_id"] = [None, decision.id]
+    if fallback:
+        changes["kept_from_previous"] = [None, fallback]
     audit.record("directory.published", entry, changes=changes)
     return Outcome("published", entry)
 
@@ -216,6 +241,47 @@ def _lines(acc_id: int, scope_type: str, statuses: tuple[str, ...]) -> list[dict
         out.append({"position": position, "status": status, "summary": summary or "",
                     "fields": {k: fields[k] for k in names if k in fields}})
     return out
+
+
+def _previous_lines(entry_id: int, status: PublicStatus) -> list[dict]:
+    """The lines the entry last published, for a status change that leaves none to publish
+    (every line reduced before the withdrawal): an ended entry shows them ended."""
+    ended_as = {PublicStatus.expired: ItemStatus.expired.value}.get(
+        status, ItemStatus.withdrawn.value) if status in ENDED_STATUSES else None
+    return [{"position": p, "status": ended_as or s, "summary": summary, "fields": fields or {}}
+            for p, s, summary, fields in db.session.execute(
+                select(DirectoryLine.position, DirectoryLine.status, DirectoryLine.summary,
+                       DirectoryLine.fields).where(DirectoryLine.entry_id == entry_id)
+                .order_by(DirectoryLine.position, DirectoryLine.id))]
+
+
+def _current_sanction(acc_id: int) -> str | None:
+    """The type of the newest suspension under which a line is still suspended (a line
+    reinstated from a later suspension leaves the earlier one in force)."""
+    from accreditor.decisions.services import _still_under_stmt
+
+    under = _still_under_stmt(acc_id).subquery()
+    return db.session.execute(
+        select(Decision.suspension_type).where(Decision.id.in_(select(under.c.decision_id)),
+                                               Decision.suspension_type.is_not(None))
+        .order_by(Decision.id.desc()).limit(1)).scalar_one_or_none()
+
+
+def republish_cab(cab_id: int) -> int:
+    """Refresh the published entries of a CAB after its public details changed (name,
+    locations, public contacts), in the caller's transaction; how many were rewritten. Only
+    accreditations already in the directory are looked at; an unchanged one writes nothing."""
+    accs = db.session.execute(select(Accreditation).join(
+        DirectoryEntry, DirectoryEntry.accreditation_id == Accreditation.id).where(
+        Accreditation.cab_id == cab_id).order_by(Accreditation.id)).scalars().all()
+    return sum(1 for acc in accs if publish_outcome(acc).result == "published")
+
+
+def republish(accreditation) -> None:
+    """Refresh the accreditation's entry if it has one (its details changed)."""
+    if db.session.execute(select(DirectoryEntry.id).where(
+            DirectoryEntry.accreditation_id == accreditation.id)).first() is not None:
+        publish_outcome(accreditation)
 
 
 def _history(versions, status: PublicStatus, initial_grant_on: date) -> list[dict]:
@@ -339,12 +405,6 @@ def entry_history(entry: DirectoryEntry) -> list[DirectoryEvent]:
     return list(db.session.execute(select(DirectoryEvent).where(
         DirectoryEvent.entry_id == entry.id).order_by(DirectoryEvent.occurred_on.desc(),
                                                       DirectoryEvent.id.desc())).scalars())
-
-
-def record_public_download(doc, *, kind: str, number: str) -> None:
-    """A schedule or certificate downloaded from the public directory (audited)."""
-    audit.record("document.downloaded", doc, changes={
-        "via": [None, "public directory"], "kind": [None, kind], "number": [None, number]})
 
 
 # -- rebuild ----------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Public directory pages of one AB (no login): ``/<tenant>/directory/`` lists the published
 entries by name; ``/<tenant>/directory/<number>`` shows one; ``…/schedule.pdf`` and
-``…/certificate.pdf`` serve the current issue's PDFs.
+``…/certificate.pdf`` serve the current issue's PDFs (the only public route to them; anonymous
+downloads are not audited).
 
 They read only ``DirectoryEntry`` and its lines and events (the public projection) through the
 tenant filter: another tenant's number under this slug, an unknown number, or an entry whose
@@ -15,7 +16,6 @@ from flask import Blueprint, abort, render_template, request, send_file
 from sqlalchemy import select
 
 from accreditor.certificates import services as certificates
-from accreditor.core.db import commit
 from accreditor.core.permissions import public_endpoint
 from accreditor.core.storage import ScanStatus
 from accreditor.directory import services
@@ -87,17 +87,17 @@ def _serve(number: str, kind: str):
     doc = _document(certificates.current_document(entry.accreditation_id, kind))
     if doc is None or doc.scan_status in (ScanStatus.pending, ScanStatus.infected):
         abort(404)
-    services.record_public_download(doc, kind=kind, number=entry.number)
+    # Not audited: an anonymous, unbounded stream of downloads must not grow the audit chain
+    # (one policy with the signed-in downloads, which are).
     size, sha256, media_type = doc.size, doc.sha256, doc.media_type
     name = f"{kind}-{entry.number}.pdf"
     stream = open_document(doc)
-    commit()
     response = send_file(stream, mimetype=media_type, as_attachment=True, download_name=name,
                          etag=sha256, conditional=False, max_age=0)
     response.content_length = size
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response.headers["Cache-Control"] = "no-store"  # each download is audited
+    response.headers["Cache-Control"] = "no-store"  # the current issue changes with decisions
     return response
 
 

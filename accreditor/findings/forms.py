@@ -64,7 +64,9 @@ PROPOSAL_SOURCE_LABELS = {ProposalSource.critical_finding: _l("Critical finding 
                           ProposalSource.overdue_finding: _l("Overdue finding (rule 17)"),
                           ProposalSource.inactive_cap: _l("Inactive too long (rule 22)"),
                           ProposalSource.transition_deadline: _l(
-                              "Transition deadline missed (rule 29)")}
+                              "Transition deadline missed (rule 29)"),
+                          ProposalSource.suspension_max: _l(
+                              "Suspension reached its maximum (rule 18)")}
 PROPOSAL_STATUS_LABELS = {ProposalStatus.proposed: _l("Proposed"),
                           ProposalStatus.dismissed: _l("Dismissed"),
                           ProposalStatus.decided: _l("Taken to a decision")}

@@ -278,6 +278,7 @@ class ProposalSource(StrEnum):
     # Proposals about a whole accreditation (no finding), from the decisions' daily jobs
     inactive_cap = "inactive_cap"  # rule 22
     transition_deadline = "transition_deadline"  # rule 29
+    suspension_max = "suspension_max"  # rule 18: a suspension reached its maximum
 
 
 class ProposalStatus(StrEnum):

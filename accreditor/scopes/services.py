@@ -276,6 +276,9 @@ def update_accreditation(acc: Accreditation, *, ib_type: str | None, expiry_on: 
     if changes:
         db.session.flush()
         audit.record("accreditation.updated", acc, changes=changes)
+        from accreditor.directory import services as directory
+
+        directory.republish(acc)  # edition, IB type, dates are public (an unchanged one: no-op)
     return changes
 
 

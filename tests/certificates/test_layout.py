@@ -149,11 +149,14 @@ def test_a_suspended_location_is_marked_in_the_location_table(app):
 
 
 @pytest.mark.parametrize(("status", "word"), [("suspended", "SUSPENDED"),
-                                              ("withdrawn", "WITHDRAWN")])
-def test_a_fully_suspended_or_withdrawn_accreditation_says_so(app, status, word):
+                                              ("withdrawn", "WITHDRAWN"),
+                                              ("inactive", "INACTIVE")])
+def test_a_fully_suspended_withdrawn_or_inactive_accreditation_says_so(app, status, word):
     lay = schedule_layout(details("calibration", "ISO/IEC 17025", "2017", status=status),
                           [line(1, CAL)])
     assert word in lay.banners[0]
+    assert word in certificate_layout(details("calibration", "ISO/IEC 17025", "2017",
+                                              status=status)).banners[0]
 
 
 def test_certificate_names_standard_edition_dates_and_the_schedule(app):

@@ -102,3 +102,35 @@ def test_another_tenants_version_is_not_rendered_from_ours(lab, tenant_b):
     with tenant_scope(tenant_b):
         assert services.render_version(lab.versions()[0]) == []
         assert services.current_document(lab.acc_id, "schedule") is None
+
+
+def test_the_suspended_locations_are_those_of_every_suspension_still_in_force(tenant_a):
+    """A later issue (another suspension, a reinstatement) keeps marking the locations of a
+    suspension still in force, and stops once it is lifted (rule 20)."""
+    from accreditor.core.permissions import Role
+    from tests.decisions.conftest import decide, reported
+    from tests.decisions.test_sanctions import more_lines
+    from tests.factories import create_member
+    from tests.findings.conftest import build_world
+
+    world = build_world(tenant_a)
+    maker = create_member(tenant_a, "decider@alpha.example.org", [Role.decision_maker],
+                          name="Dora Decider")
+    ids = more_lines(world, tenant_a)  # two lines performed at location B
+    by_location = decide(world, maker, "suspend", input_ids=[], suspension_type="imposed",
+                         extent="partial", location_codes=["B"])
+    decide(world, maker, "suspend", input_ids=[], suspension_type="voluntary",
+           extent="partial", item_ids=ids[:1])
+
+    def latest_locations():
+        db.session.expire_all()
+        with tenant_scope(tenant_a):
+            return db.session.execute(select(ScheduleVersion.details).where(
+                ScheduleVersion.accreditation_id == world.acc.id)
+                .order_by(ScheduleVersion.issue_no.desc()).limit(1)).scalar_one()[
+                "suspended_locations"]
+
+    assert latest_locations() == ["B"]
+    reported(world, recommendation="reinstate")
+    decide(world, maker, "reinstate", suspension_id=by_location.id)
+    assert latest_locations() == []

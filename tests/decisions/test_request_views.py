@@ -13,6 +13,7 @@ from accreditor.decisions.models import CabRequest, Decision
 from accreditor.extensions import db
 from accreditor.tenants import services as tenant_services
 from accreditor.tenants.models import TenantPolicy
+from tests.auth.helpers import flashes
 from tests.decisions.conftest import TODAY, acc_of, decide, reported
 
 
@@ -114,6 +115,8 @@ def test_the_lighter_path_is_refused_when_off_and_one_click_when_on(
     assert "light-form" not in client.get(durl(world, "/")).get_data(as_text=True)
     resp = client.post(durl(world, f"/light/{world.assessment.id}"))
     assert resp.status_code == 303
+    assert "The lighter path for clean surveillance outcomes is off" in " ".join(
+        flashes(client.get(resp.headers["Location"])))
     with tenant_scope(tenant_a):
         assert db.session.execute(select(Decision.id)).first() is None
     _light(tenant_a, True)

@@ -347,3 +347,53 @@ def test_a_follow_up_decision_hands_the_open_findings_to_the_new_assessment(worl
             Assessment.type == "follow_up")).scalar_one()
         assert finding.followed_up_in_id == follow
         assert "follow-up" in finding.follow_up_reason
+
+
+def test_an_accepted_resignation_is_carried_out_after_its_maker_lost_the_role(
+        world, decider, tenant_a):
+    """The makers' eligibility was checked when they accepted; the job records their decision
+    on its date even if one has since left the decision-maker role (not a daily failure)."""
+    from accreditor.auth.models import Membership
+    from accreditor.core.permissions import Role
+
+    req_id = request(world, tenant_a)
+    on = TODAY + timedelta(days=90)
+    with tenant_scope(tenant_a):
+        requests.accept_resignation(load_request(tenant_a, req_id), maker_ids=[decider.id],
+                                    rationale=None)
+        db.session.execute(select(Membership).where(
+            Membership.user_id == decider.id)).scalar_one().set_roles([Role.assessor])
+        commit()
+    assert jobs.resignations_due(on.isoformat()) == 1
+    assert status_of(world, tenant_a) == "voluntarily_withdrawn"
+    with tenant_scope(tenant_a):
+        assert load_request(tenant_a, req_id).status == "carried_out"
+
+
+def test_a_suspension_at_its_maximum_proposes_the_withdrawal_of_its_lines_once(
+        world, decider, tenant_a, client, login_as, outbox):
+    ids = more_lines(world, tenant_a)
+    s = suspend(world, decider, extent="partial", item_ids=ids[:1])
+    assert jobs.suspension_deadlines(s.max_end_on.isoformat()) == 1
+    assert jobs.suspension_deadlines(s.max_end_on.isoformat()) == 0
+    with tenant_scope(tenant_a):
+        p = db.session.execute(select(SanctionProposal)).scalar_one()
+        assert (p.kind, p.source, p.status, p.due_on, p.scope_item_ids, p.finding_id) == (
+            "withdrawal", "suspension_max", "proposed", s.max_end_on, ids[:1], None)
+    # One mail (the job's own), not a second one for the proposal.
+    assert len([m for m in outbox(world.manager.email) if "maximum" in m.subject]) == 1
+    login_as(world.manager)
+    body = client.get(f"/{tenant_a.slug}/findings/dashboard").get_data(as_text=True)
+    assert "Suspension reached its maximum (rule 18)" in body
+    # Extended and reached again: one more proposal, for the new maximum.
+    e = decide(world, decider, "extend_suspension", input_ids=[], suspension_id=s.id,
+               max_end_on=s.max_end_on + relativedelta(months=2))
+    assert jobs.suspension_deadlines(e.max_end_on.isoformat()) == 1
+    with tenant_scope(tenant_a):
+        assert [p.due_on for p in db.session.execute(select(SanctionProposal).order_by(
+            SanctionProposal.id)).scalars()] == [s.max_end_on, e.max_end_on]
+    # Reducing the lines still suspended settles both.
+    decide(world, decider, "reduce", input_ids=[], item_ids=ids[:1])
+    with tenant_scope(tenant_a):
+        assert {p.status for p in db.session.execute(select(SanctionProposal)).scalars()} == {
+            "decided"}

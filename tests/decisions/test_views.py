@@ -432,3 +432,25 @@ def test_a_decision_maker_records_only_a_decision_they_take(client, login_as, wo
     assert resp.status_code == 400
     assert "Record your own decision" in text(resp)
     assert count(Decision, world.tenant) == 0
+
+
+def test_an_unknown_withdrawal_extent_is_refused_beside_the_field(client, login_as, world,
+                                                                  decider):
+    login_as(decider)
+    resp = client.post(form_url(world, assessment=False), data=form_data(
+        world, decider, kind="withdraw", input_ids=[], extent="bogus"))
+    assert resp.status_code == 400
+    assert field_error(resp, "extent") == "Choose full or partial withdrawal."
+    assert count(Decision, world.tenant) == 0
+
+
+def test_a_second_full_suspension_is_refused_as_nothing_to_suspend(client, login_as, world,
+                                                                   decider):
+    decide(world, decider, "suspend", input_ids=[], suspension_type="imposed", extent="full")
+    login_as(decider)
+    resp = client.post(form_url(world, assessment=False), data=form_data(
+        world, decider, kind="suspend", input_ids=[], suspension_type="financial",
+        extent="full"))
+    assert resp.status_code == 409
+    assert "Nothing accredited to suspend" in text(resp)
+    assert count(Decision, world.tenant) == 1

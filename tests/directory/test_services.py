@@ -18,6 +18,7 @@ from accreditor.directory import services
 from accreditor.directory.models import DirectoryEvent, DirectoryLine
 from accreditor.extensions import db
 from accreditor.refdata.models import StandardEdition
+from accreditor.scopes import services as scopes
 from accreditor.scopes.models import Accreditation, ScopeItem
 from accreditor.tenants.models import TenantPolicy
 from tests.directory.conftest import (
@@ -25,7 +26,9 @@ from tests.directory.conftest import (
     TODAY,
     accredited,
     big,
+    decision,
     entry_of,
+    issue,
     item_ids,
     load_acc,
     months_ago,
@@ -120,6 +123,8 @@ def _no_schedule(acc):
     ("effective_date", _no_effective_date), ("schedule", _no_schedule),
 ])
 def test_an_incomplete_entry_is_refused_and_the_older_one_stays(tenant_a, missing, breaks):
+    """A missing detail while the public status is unchanged (or unknown) keeps the older
+    entry; a changed status is always published (the tests after "a worse status")."""
     acc = accredited(tenant_a)
     before = entry_of(tenant_a, acc.id)
     digest, published_at = before.digest, before.published_at
@@ -301,3 +306,139 @@ def test_an_accreditation_without_a_prior_issue_of_its_grant_starts_its_history_
     with tenant_scope(tenant_a):
         assert db.session.execute(select(Accreditation.status).where(
             Accreditation.id == acc.id)).scalar_one() == "suspended"
+
+
+# -- a worse status is always published, even with a detail missing (F1) ----------------------
+
+
+def _inactive(tenant, acc_id: int, on) -> None:
+    with tenant_scope(tenant):
+        acc = load_acc(acc_id)
+        d = decision(acc, "inactive", on)
+        scopes.set_inactive(acc, active=False)
+        issue(acc, on, d)
+        services.publish(acc, decision=d)
+        commit()
+
+
+def test_an_inactive_accreditation_is_published_as_inactive(tenant_a):
+    acc = accredited(tenant_a)
+    _inactive(tenant_a, acc.id, TODAY - timedelta(days=1))
+    entry = entry_of(tenant_a, acc.id)
+    assert (entry.status, entry.status_label, entry.status_since) == (
+        "inactive", "Inactive", TODAY - timedelta(days=1))
+    assert (entry.schedule_issue_no, entry.ended_on, entry.lines_total) == (2, None, 3)
+    assert history_of(tenant_a, entry.id)[-1] == (TODAY - timedelta(days=1), "accredited",
+                                                  "inactive", None)
+
+
+def test_withdrawn_by_reducing_every_line_shows_withdrawn_with_the_last_lines(tenant_a):
+    acc = accredited(tenant_a)
+    with tenant_scope(tenant_a):
+        a = load_acc(acc.id)
+        d = decision(a, "reduce", TODAY)
+        scopes.reduce(a, item_ids=item_ids(tenant_a, acc.id), effective_on=TODAY,
+                      decision_id=d.id)
+        assert a.status == "withdrawn"
+        issue(a, TODAY, d)
+        outcome = services.publish_outcome(a, decision=d)
+        commit()
+    assert outcome.result == "published"
+    entry = entry_of(tenant_a, acc.id)
+    assert (entry.status, entry.ended_on, entry.schedule_issue_no) == ("withdrawn", TODAY, 2)
+    assert entry.visible_until == TODAY + relativedelta(months=12)
+    assert [(p, s) for p, s, _ in lines_of(tenant_a, entry.id)] == [
+        (1, "withdrawn"), (2, "withdrawn"), (3, "withdrawn")]
+    assert history_of(tenant_a, entry.id)[-1][1:3] == ("accredited", "withdrawn")
+    assert events(tenant_a, "directory.published")[-1].changes["kept_from_previous"] == [
+        None, ["scope"]]
+
+
+def test_withdrawn_after_the_cab_closed_its_locations_keeps_the_last_ones(tenant_a):
+    acc = accredited(tenant_a)
+    with tenant_scope(tenant_a):
+        db.session.execute(update(CabLocation).where(CabLocation.cab_id == acc.cab_id)
+                           .values(is_active=False))
+        commit()
+    withdraw(tenant_a, acc.id, TODAY)
+    entry = entry_of(tenant_a, acc.id)
+    assert (entry.status, entry.ended_on) == ("withdrawn", TODAY)
+    assert [loc["code"] for loc in entry.locations] == ["A", "B"]
+
+
+def test_the_sanction_is_that_of_the_suspension_still_in_force(tenant_a):
+    acc = accredited(tenant_a)
+    ids = item_ids(tenant_a, acc.id)
+    suspend(tenant_a, acc.id, ids[:1], on=TODAY - timedelta(days=5), type_="financial")
+    suspend(tenant_a, acc.id, ids[1:2], on=TODAY - timedelta(days=2), type_="voluntary")
+    with tenant_scope(tenant_a):  # the later (voluntary) suspension's line is reinstated
+        a = load_acc(acc.id)
+        d = decision(a, "reinstate", TODAY)
+        scopes.reinstate(a, item_ids=ids[1:2], effective_on=TODAY, decision_id=d.id)
+        issue(a, TODAY, d)
+        services.publish(a, decision=d)
+        commit()
+    entry = entry_of(tenant_a, acc.id)
+    assert (entry.status, entry.sanction_type) == ("partially_suspended", "financial")
+
+
+# -- the CAB's public details are republished when they change (F2) ---------------------------
+
+
+def test_a_cabs_public_details_are_republished_when_they_change(tenant_a):
+    from accreditor.cabs import services as cab_services
+    from accreditor.cabs.models import CabContact
+
+    acc = accredited(tenant_a)
+    with tenant_scope(tenant_a):
+        cab = db.session.get(Cab, acc.cab_id)
+        public = db.session.execute(select(CabContact).where(
+            CabContact.cab_id == cab.id, CabContact.is_public)).scalar_one()
+        cab_services.update_contact(public, is_public=False)
+        commit()
+    assert entry_of(tenant_a, acc.id).contacts == []
+    with tenant_scope(tenant_a):
+        cab = db.session.get(Cab, acc.cab_id)
+        cab_services.add_contact(cab, name="Quinn Public", is_public=True)
+        commit()
+    assert [c["name"] for c in entry_of(tenant_a, acc.id).contacts] == ["Quinn Public"]
+    with tenant_scope(tenant_a):
+        quinn = db.session.execute(select(CabContact).where(
+            CabContact.name == "Quinn Public")).scalar_one()
+        cab_services.remove_contact(quinn)
+        annex = db.session.execute(select(CabLocation).where(
+            CabLocation.cab_id == acc.cab_id, CabLocation.code == "B")).scalar_one()
+        cab_services.update_location(annex, code="B", name="Annex", address="9 New Road",
+                                     country="GB", kind="permanent")
+        cab_services.update_cab(db.session.get(Cab, acc.cab_id),
+                                legal_name="Precision Metrology Group Ltd")
+        commit()
+    entry = entry_of(tenant_a, acc.id)
+    assert entry.contacts == []
+    assert [loc["address"] for loc in entry.locations if loc["code"] == "B"] == ["9 New Road"]
+    assert entry.legal_name == "Precision Metrology Group Ltd"
+    assert entry.status == "accredited"
+
+
+def test_an_accreditations_changed_details_are_republished(tenant_a):
+    acc = accredited(tenant_a)
+    expiry = load_acc_cycle_end(tenant_a, acc.id) - timedelta(days=30)
+    with tenant_scope(tenant_a):
+        scopes.update_accreditation(load_acc(acc.id), ib_type=None, expiry_on=expiry)
+        commit()
+    assert entry_of(tenant_a, acc.id).expiry_on == expiry
+
+
+def test_a_cab_change_publishes_no_entry_that_was_not_published(tenant_a):
+    from accreditor.cabs import services as cab_services
+
+    acc = accredited(tenant_a, publish=False)
+    with tenant_scope(tenant_a):
+        cab_services.update_cab(db.session.get(Cab, acc.cab_id), legal_name="Renamed Ltd")
+        commit()
+    assert entry_of(tenant_a, acc.id) is None
+
+
+def load_acc_cycle_end(tenant, acc_id: int):
+    with tenant_scope(tenant):
+        return load_acc(acc_id).cycle_end_on

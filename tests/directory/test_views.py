@@ -16,6 +16,7 @@ from accreditor.core.audit import AuditEvent
 from accreditor.core.db import commit
 from accreditor.core.tenancy import tenant_scope
 from accreditor.directory import services
+from accreditor.directory.models import DirectoryEntry
 from accreditor.documents.services import store_upload
 from accreditor.extensions import db
 from accreditor.scopes.models import ScopeItem
@@ -192,8 +193,8 @@ def test_long_scopes_are_paged(tenant_a, client, monkeypatch):
 # -- PDFs -------------------------------------------------------------------------------------
 
 
-def test_the_current_schedule_pdf_is_served_as_an_audited_attachment(tenant_a, client,
-                                                                     monkeypatch):
+def test_the_current_schedule_pdf_is_served_as_an_unaudited_attachment(tenant_a, client,
+                                                                       monkeypatch):
     acc = accredited(tenant_a)
     with tenant_scope(tenant_a):
         doc = store_upload(FileStorage(io.BytesIO(PDF), filename="schedule.pdf"),
@@ -217,11 +218,44 @@ def test_the_current_schedule_pdf_is_served_as_an_audited_attachment(tenant_a, c
     assert resp.headers["Content-Disposition"].startswith("attachment")
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
     page(client, f"/alpha/directory/{acc.number}/certificate.pdf", 404)
+    # One policy with the certificates: anonymous downloads are not audited (an unbounded
+    # stream must not grow the hash chain, nor commit on a GET).
     with tenant_scope(tenant_a):
-        event = db.session.execute(select(AuditEvent).where(
-            AuditEvent.action == "document.downloaded")).scalar_one()
-    assert event.object_id == str(doc_id) and event.actor_id is None
-    assert event.changes["via"] == [None, "public directory"]
+        assert db.session.execute(select(AuditEvent.id).where(
+            AuditEvent.action == "document.downloaded")).first() is None
+
+
+def test_a_real_decision_s_pdfs_are_downloaded_from_the_directory(tenant_a, client):
+    """Through the real path: a decision issues the schedule, the job renders it after the
+    commit, the directory links and serves the current issue — and refuses it once the
+    retention of the withdrawn entry ended (rule 27)."""
+    from accreditor.core.permissions import Role
+    from tests.decisions.conftest import decide
+    from tests.factories import create_member
+    from tests.findings.conftest import build_world
+
+    world = build_world(tenant_a)
+    maker = create_member(tenant_a, "decider@alpha.example.org", [Role.decision_maker],
+                          name="Dora Decider")
+    decide(world, maker, "suspend", suspension_type="financial", extent="full",
+           input_ids=[])
+    number = entry_of(tenant_a, world.acc.id).number
+    body = page(client, f"/alpha/directory/{number}")
+    assert f'href="/alpha/directory/{number}/schedule.pdf"' in body
+    for kind in ("schedule", "certificate"):
+        resp = client.get(f"/alpha/directory/{number}/{kind}.pdf")
+        assert resp.status_code == 200 and resp.data.startswith(b"%PDF-"), kind
+        assert resp.headers["Content-Disposition"].startswith("attachment")
+    decide(world, maker, "withdraw", input_ids=[],
+           effective_on=TODAY)
+    assert client.get(f"/alpha/directory/{number}/schedule.pdf").status_code == 200
+    with tenant_scope(tenant_a):
+        db.session.execute(update(DirectoryEntry).where(
+            DirectoryEntry.accreditation_id == world.acc.id)
+            .values(visible_until=TODAY - timedelta(days=1)))
+        commit()
+    page(client, f"/alpha/directory/{number}", 404)
+    page(client, f"/alpha/directory/{number}/schedule.pdf", 404)
 
 
 # -- bounded queries ----------------------------------------------------------------------------
