@@ -215,10 +215,14 @@ def remove_contact(contact: CabContact) -> None:
 
 
 def _republish(cab_id: int) -> None:
-    """The public directory shows the CAB's name, locations and public contacts: refresh its
-    published entries now, not at the next decision (an unchanged entry writes nothing)."""
+    """The schedule and the public directory show the CAB's name, locations and public contact:
+    issue the next schedule of each live accreditation whose documents show what changed
+    (rule 28), and refresh the published entries now, not at the next decision (unchanged ones
+    write nothing)."""
+    from accreditor.decisions.services import reissue_cab_schedules
     from accreditor.directory import services as directory
 
+    reissue_cab_schedules(cab_id)  # rule 28: a detail the schedule shows changed
     directory.republish_cab(cab_id)
 
 

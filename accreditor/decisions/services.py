@@ -612,6 +612,11 @@ def record_decision(acc: Accreditation, *, kind, rationale, effective_on, maker_
     if kind in SCOPE_CHANGING:
         decision.schedule_issue = issue_schedule(acc, decision).issue_no
         db.session.flush()
+    else:  # a reassessment's decision moves the cycle dates the certificate shows (rule 28)
+        version = reissue_if_details_changed(acc, decision)
+        if version is not None:
+            decision.schedule_issue = version.issue_no
+            db.session.flush()
     _settle_proposals(acc, decision)
     directory.publish(acc, decision=decision)
     _tell_cab(acc, decision)
@@ -752,6 +757,43 @@ def issue_schedule(acc: Accreditation, decision: Decision | None) -> ScheduleVer
         "issue_no": [last or None, version.issue_no], "lines": [None, len(version.lines)]})
     certificates.issue_documents(version)
     return version
+
+
+# What the documents show that is not a detail of the accreditation: the issue itself, the lines
+# (a scope change is a decision's), the AB's own identity, the verification address.
+_NOT_DETAILS = frozenset({"status", "issue_no", "issued_on", "terms", "ms_titles",
+                          "suspended_locations", "ab", "verify_url"})
+
+
+def _shown_details(details: dict) -> dict:
+    return {k: v for k, v in (details or {}).items() if k not in _NOT_DETAILS}
+
+
+def reissue_if_details_changed(acc: Accreditation,
+                               decision: Decision | None = None) -> ScheduleVersion | None:
+    """Rule 28: the schedule's issue number goes up on every *detail* change too — the CAB's
+    name, address, locations or public contact, the standard's edition, the IB type, the cycle
+    or expiry dates. Issues the next schedule (the lines as they stand) when what the last issue
+    shows differs from the accreditation as it now stands; nothing before the first issue, once
+    the accreditation has ended, or when nothing shown changed. In the caller's transaction."""
+    if acc.status_enum not in LIVE_STATUSES or acc.status_enum == AccreditationStatus.applicant:
+        return None
+    last = db.session.execute(select(ScheduleVersion).where(
+        ScheduleVersion.accreditation_id == acc.id).order_by(
+        ScheduleVersion.issue_no.desc()).limit(1)).scalar_one_or_none()
+    if last is None:
+        return None
+    if _shown_details(certificates.snapshot(last)) == _shown_details(last.details):
+        return None
+    return issue_schedule(acc, decision)
+
+
+def reissue_cab_schedules(cab_id: int) -> int:
+    """After a CAB's details changed: the next schedule issue of each of its live
+    accreditations whose documents show what changed; how many were issued."""
+    accs = db.session.execute(select(Accreditation).where(
+        Accreditation.cab_id == cab_id).order_by(Accreditation.id)).scalars().all()
+    return sum(1 for acc in accs if reissue_if_details_changed(acc) is not None)
 
 
 def _settle_proposals(acc: Accreditation, decision: Decision) -> None:

@@ -276,9 +276,11 @@ def update_accreditation(acc: Accreditation, *, ib_type: str | None, expiry_on: 
     if changes:
         db.session.flush()
         audit.record("accreditation.updated", acc, changes=changes)
+        from accreditor.decisions.services import reissue_if_details_changed
         from accreditor.directory import services as directory
 
-        directory.republish(acc)  # edition, IB type, dates are public (an unchanged one: no-op)
+        reissue_if_details_changed(acc)  # rule 28: edition, IB type, dates are on the schedule
+        directory.republish(acc)  # … and public (an unchanged one: no-op)
     return changes
 
 

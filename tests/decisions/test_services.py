@@ -15,7 +15,7 @@ from accreditor.core.errors import ValidationFailed
 from accreditor.core.permissions import Role
 from accreditor.core.tenancy import tenant_scope
 from accreditor.decisions.models import ScheduleVersion
-from accreditor.decisions.services import DecisionRefused
+from accreditor.decisions.services import DecisionRefused, issue_schedule
 from accreditor.extensions import db
 from accreditor.findings.models import SanctionProposal
 from accreditor.scopes.models import ScopeEvent, ScopeItem
@@ -158,17 +158,26 @@ def test_a_suspension_decision_settles_the_proposed_sanction(world, decider, ten
 
 def test_a_decision_on_a_reassessment_starts_the_next_cycle(world, decider, tenant_a):
     reported(world, recommendation="maintain", type_="reassessment")
+    with tenant_scope(tenant_a):
+        issue_schedule(acc_of(world), None)  # issue 1, showing the first cycle's end
+        commit()
     d = decide(world, decider, "maintain")
     with tenant_scope(tenant_a):
         acc = acc_of(world)
         assert acc.cycle_start_on == TODAY
         assert acc.cycle_end_on.year - acc.cycle_start_on.year == 5
         end = acc.cycle_end_on
-    assert d.schedule_issue is None
-    # Citing the same reassessment again does not start yet another cycle.
-    decide(world, decider, "maintain", assessment_id=None, effective_on=TODAY)
+    # The certificate shows the cycle's end: the schedule is issued again (rule 28).
+    assert d.schedule_issue is not None
+    with tenant_scope(tenant_a):
+        version = db.session.execute(select(ScheduleVersion).where(
+            ScheduleVersion.issue_no == d.schedule_issue)).scalar_one()
+        assert version.details["cycle_end_on"] == end.isoformat()
+    # Citing the same reassessment again does not start yet another cycle, nor issue.
+    again = decide(world, decider, "maintain", assessment_id=None, effective_on=TODAY)
     with tenant_scope(tenant_a):
         assert acc_of(world).cycle_end_on == end
+    assert again.schedule_issue is None
 
 
 def test_a_decision_cannot_take_effect_in_the_future(world, decider):
