@@ -237,7 +237,9 @@ def insert_rows(model: type, rows: list[dict]) -> None:
                                    f"{row['cab_id']}")
         stamped.append({**row, "tenant_id": tid} if cid is None
                        else {**row, "tenant_id": tid, "cab_id": cid})
-    db.session.execute(insert(model), stamped)
+    # The table's insert, not the ORM's bulk insert: the ORM inspects each row's keys against
+    # the mapper (~0.1 s per 2,000 rows); the keys here are the columns' names.
+    db.session.execute(insert(model.__table__), stamped)
 
 
 def install_listeners() -> None:
