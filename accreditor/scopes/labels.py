@@ -14,4 +14,5 @@ ACCREDITATION_STATUS_LABELS = {
     AccreditationStatus.expired: _l("expired"),
     AccreditationStatus.refused: _l("refused"),
     AccreditationStatus.lapsed: _l("lapsed"),
+    AccreditationStatus.inactive: _l("inactive"),
 }

@@ -63,12 +63,14 @@ ACCREDITATION_STATUS_LABELS = {
     AccreditationStatus.expired: _l("Expired"),
     AccreditationStatus.refused: _l("Refused"),
     AccreditationStatus.lapsed: _l("Lapsed"),
+    AccreditationStatus.inactive: _l("Inactive (at the CAB's request)"),
 }
 ACCREDITATION_STATUS_BADGES = {
     AccreditationStatus.applicant: "text-bg-info",
     AccreditationStatus.accredited: "text-bg-success",
     AccreditationStatus.partially_suspended: "text-bg-warning",
     AccreditationStatus.suspended: "text-bg-danger",
+    AccreditationStatus.inactive: "text-bg-secondary",
 }
 ITEM_STATUS_LABELS = {
     ItemStatus.applied: _l("requested"),
