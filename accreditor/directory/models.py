@@ -40,6 +40,9 @@ class PublicStatus(StrEnum):
         return self in ENDED_STATUSES
 
 
+# Programmes whose bodies issue certificates to clients or persons (rule 21's flag).
+CERTIFICATION_SCOPE_TYPES = frozenset({"ms_certification", "person_certification"})
+
 STATUS_LABELS = {
     PublicStatus.accredited: _l("Accredited"),
     PublicStatus.inactive: _l("Inactive"),
@@ -145,6 +148,15 @@ class DirectoryEntry(TenantScoped, CabScoped, Base):
     @property
     def is_ended(self) -> bool:
         return self.status_enum.is_ended
+
+    @property
+    def no_new_certifications(self) -> bool:
+        """A suspended certification body (17021-1, 17024) certifies no new clients or persons
+        in the suspended scope while existing certificates stay under surveillance (rule 21,
+        ANAB practice): the public page says so."""
+        return (self.scope_type in CERTIFICATION_SCOPE_TYPES
+                and self.status in (PublicStatus.suspended.value,
+                                    PublicStatus.partially_suspended.value))
 
     def is_visible(self, today: date) -> bool:
         return self.visible_until is None or self.visible_until >= today

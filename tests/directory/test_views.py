@@ -298,3 +298,30 @@ def test_the_list_runs_the_same_statements_for_2_and_30_entries(tenant_a, client
             services.publish(load_acc(acc.id))
             commit()
     assert statements() == small
+
+
+def test_a_suspended_certification_body_is_flagged_no_new_certifications(tenant_a, client):
+    """Rule 21: the directory tells clients that a suspended CB certifies no one new; a
+    suspended laboratory gets no such flag (it issues reports, not certificates)."""
+    from accreditor.scopes import services as scopes
+    from tests.directory.conftest import GRANTED, issue
+    from tests.factories import MS_LINE, create_accreditation, create_cab
+
+    cab = create_cab(tenant_a, "Assured Certification Ltd", locations=(("HO", "Head office"),))
+    cb = create_accreditation(tenant_a, cab, "17021-1", lines=[MS_LINE])
+    with tenant_scope(tenant_a):
+        acc = load_acc(cb.id)
+        scopes.grant(acc, effective_on=GRANTED, propose=False)
+        issue(acc, GRANTED)
+        services.publish(acc)
+        commit()
+    assert 'data-testid="no-new-certifications"' not in page(client, f"/alpha/directory/{acc.number}")
+    suspend(tenant_a, cb.id, None)
+    body = page(client, f"/alpha/directory/{acc.number}")
+    assert 'data-testid="no-new-certifications"' in body
+    assert "may not certify new clients" in body
+
+    lab = accredited(tenant_a, legal_name="Suspended Lab Ltd")
+    suspend(tenant_a, lab.id, None)
+    assert 'data-testid="no-new-certifications"' not in page(
+        client, f"/alpha/directory/{lab.number}")
