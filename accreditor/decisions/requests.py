@@ -273,9 +273,15 @@ def carry_out_resignation(req: CabRequest, *, today: date | None = None) -> Deci
         db.session.flush()
         audit.record("cab_request.lapsed", req, changes=changes)
         return None
+    extent = req.extent
+    if extent == Extent.partial and set(items) >= set(db.session.execute(select(ScopeItem.id).where(
+            ScopeItem.accreditation_id == acc.id, ScopeItem.status.in_(live))).scalars()):
+        # Every line still in scope: the body resigns altogether ("voluntarily withdrawn",
+        # shown as resigned), not a partial withdrawal that leaves nothing accredited.
+        extent, items = Extent.full.value, []
     decision = services.record_decision(
         acc, kind=DecisionKind.withdraw.value, effective_on=req.effective_on,
-        maker_ids=req.maker_ids, item_ids=items, extent=req.extent, cab_request=req,
+        maker_ids=req.maker_ids, item_ids=items, extent=extent, cab_request=req,
         rationale=req.answer or _("Voluntary withdrawal requested by the CAB."),
         prechecked=True, today=today)
     _close(req, decision)

@@ -191,6 +191,18 @@ def test_a_partial_resignation_withdraws_only_the_lines_named(world, decider, te
     assert statuses == {ids[0]: "withdrawn", ids[1]: "accredited", ids[2]: "accredited"}
 
 
+def test_a_partial_resignation_of_every_line_left_is_a_resignation(world, decider, tenant_a):
+    ids = more_lines(world, tenant_a)
+    req_id = request(world, tenant_a, extent="partial", item_ids=ids)
+    with tenant_scope(tenant_a):
+        requests.accept_resignation(load_request(tenant_a, req_id), maker_ids=[decider.id],
+                                    rationale="Accepted.")
+        commit()
+    jobs.resignations_due((TODAY + timedelta(days=90)).isoformat())
+    # Not "withdrawn" (what an imposed withdrawal says): the body resigned.
+    assert status_of(world, tenant_a) == "voluntarily_withdrawn"
+
+
 def test_a_certification_body_states_client_protection_before_acceptance(world, decider,
                                                                         tenant_a):
     with tenant_scope(tenant_a):
