@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy import and_, delete, func, insert, or_, select
 
 from accreditor.cabs.models import Cab, CabContact, CabLocation
 from accreditor.core import audit
@@ -383,6 +383,28 @@ def list_entries(page: int, *, today: date | None = None,
     entries = list(db.session.execute(
         select(DirectoryEntry).where(_visible(today))
         .order_by(DirectoryEntry.legal_name, DirectoryEntry.number)
+        .limit(per_page).offset((page - 1) * per_page)).scalars())
+    return entries, total
+
+
+# Who is "under sanction" (UKAS's list, rule 27): suspended in full or in part, and bodies
+# withdrawn or resigned while their entry stays listed (the tenant's retention).
+SANCTIONED = (PublicStatus.suspended.value, PublicStatus.partially_suspended.value)
+ENDED_BY_SANCTION = (PublicStatus.withdrawn.value, PublicStatus.voluntarily_withdrawn.value)
+
+
+def sanctioned_entries(page: int, *, today: date | None = None,
+                       per_page: int = LIST_PAGE_SIZE) -> tuple[list[DirectoryEntry], int]:
+    """One page of the current tenant's bodies under sanction, latest change first, and how
+    many there are: current suspensions (full or partial) and withdrawals and resignations
+    still within the retention period."""
+    today = today or date.today()
+    where = or_(DirectoryEntry.status.in_(SANCTIONED),
+                and_(DirectoryEntry.status.in_(ENDED_BY_SANCTION), _visible(today)))
+    total = db.session.execute(select(func.count(DirectoryEntry.id)).where(where)).scalar_one()
+    entries = list(db.session.execute(
+        select(DirectoryEntry).where(where)
+        .order_by(DirectoryEntry.status_since.desc(), DirectoryEntry.legal_name)
         .limit(per_page).offset((page - 1) * per_page)).scalars())
     return entries, total
 

@@ -48,6 +48,18 @@ def index():
                            status_label=status_label)
 
 
+@bp.get("/sanctions")
+@public_endpoint
+def sanctions():
+    """Bodies under sanction: current suspensions, and withdrawals and resignations still
+    listed (rule 27; UKAS's "organisations under sanction")."""
+    page = _page()
+    entries, total = services.sanctioned_entries(page, per_page=services.LIST_PAGE_SIZE)
+    return render_template("directory/sanctions.html", entries=entries, total=total,
+                           page=page, pages=_pages(total, services.LIST_PAGE_SIZE),
+                           status_label=status_label, sanction_labels=SANCTION_LABELS)
+
+
 def _entry_or_404(number: str):
     entry = services.visible_entry(number)
     if entry is None:

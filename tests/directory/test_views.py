@@ -325,3 +325,40 @@ def test_a_suspended_certification_body_is_flagged_no_new_certifications(tenant_
     suspend(tenant_a, lab.id, None)
     assert 'data-testid="no-new-certifications"' not in page(
         client, f"/alpha/directory/{lab.number}")
+
+
+def test_the_sanctions_page_lists_suspensions_and_recent_withdrawals_only(
+        tenant_a, tenant_b, client, count_queries):
+    """Rule 27 (UKAS "organisations under sanction"): current suspensions, full or partial, and
+    withdrawals and resignations still within the retention; not the accredited, not the
+    withdrawals past it, not another AB's."""
+    accredited(tenant_a, legal_name="Still Fine Ltd")
+    partly = accredited(tenant_a, legal_name="Partly Suspended Ltd")
+    suspend(tenant_a, partly.id, item_ids(tenant_a, partly.id)[:1], type_="financial")
+    fully = accredited(tenant_a, legal_name="Fully Suspended Ltd")
+    suspend(tenant_a, fully.id, None)
+    recent = accredited(tenant_a, legal_name="Recently Resigned Ltd", granted_on=months_ago(40))
+    withdraw(tenant_a, recent.id, months_ago(11), voluntary=True)
+    old = accredited(tenant_a, legal_name="Long Gone Ltd", granted_on=months_ago(40))
+    withdraw(tenant_a, old.id, months_ago(13))
+    theirs = accredited(tenant_b, legal_name="Bravo Suspended Ltd")
+    suspend(tenant_b, theirs.id, None)
+
+    body = page(client, "/alpha/directory/sanctions")
+    for shown in ("Partly Suspended Ltd", "Fully Suspended Ltd", "Recently Resigned Ltd"):
+        assert shown in body, shown
+    for hidden in ("Still Fine Ltd", "Long Gone Ltd", "Bravo Suspended Ltd"):
+        assert hidden not in body, hidden
+    assert body.count('data-testid="sanctioned-entry"') == 3
+    assert "financial" in body
+    assert "Bodies under sanction" in page(client, "/alpha/directory/")
+
+    with count_queries() as q:
+        page(client, "/alpha/directory/sanctions")
+    for i in range(5):
+        more = accredited(tenant_a, legal_name=f"Suspended {i} Ltd")
+        suspend(tenant_a, more.id, None)
+    with count_queries() as q2:
+        assert page(client, "/alpha/directory/sanctions").count(
+            'data-testid="sanctioned-entry"') == 8
+    assert q.count == q2.count
