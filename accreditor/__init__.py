@@ -119,6 +119,7 @@ def _register_blueprints(app: Flask) -> None:
     from accreditor.core.views import bp as core_bp
     from accreditor.decisions.views import bp as decisions_bp
     from accreditor.decisions.views import portal_bp as cab_decisions_bp
+    from accreditor.directory.verify_views import bp as verify_bp
     from accreditor.directory.views import bp as directory_bp
     from accreditor.documents.views import bp as documents_bp
     from accreditor.findings.list_views import bp as finding_lists_bp
@@ -135,6 +136,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(calendar_feed_bp)
+    app.register_blueprint(verify_bp)
     # Feature blueprints live under /<tenant_slug>/ (nested): tenant resolution runs first.
     # Nesting is set up once per process (several apps may be created, e.g. in tests).
     if not tenant_bp._blueprints:

@@ -1,0 +1,74 @@
+"""``/verify`` (no login, every AB): "was this body accredited for this on that date?"
+
+Enter an accreditation number — with the AB when two ABs use the same number — and optionally a
+date (default today). The answer comes from the scope history (``scopes.services.scope_as_of``)
+of an accreditation that is (or was) in the public directory: yes with the exact lines
+accredited on that date, or no. It also answers for an entry whose listing period has ended
+(rule 27: gone from the directory, still verifiable for past dates). Nothing unpublished is
+looked at: an accreditation never published is "not found".
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, render_template, request
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from accreditor.core.tenancy import ALL_TENANTS, tenant_scope
+from accreditor.directory.models import DirectoryEntry, status_label
+from accreditor.extensions import db
+from accreditor.scopes.models import Accreditation
+from accreditor.scopes.services import scope_as_of
+from accreditor.tenants.models import Tenant
+
+bp = Blueprint("verify", __name__, url_prefix="/verify")
+
+SHOWN_LINES = 500  # lines listed on the page; the count says how many there were
+
+
+def _date(raw: str | None, errors: dict) -> date:
+    if not raw:
+        return date.today()
+    try:
+        on = date.fromisoformat(raw.strip())
+    except ValueError:
+        errors["on"] = _("Give the date as YYYY-MM-DD, e.g. 2025-06-30.")
+        return date.today()
+    if on > date.today():
+        errors["on"] = _("Only a date up to today can be verified.")
+    return on
+
+
+@bp.get("/")
+def verify():
+    number = (request.args.get("number") or "").strip()[:60]
+    ab = (request.args.get("ab") or "").strip()[:40]
+    errors: dict[str, str] = {}
+    on = _date(request.args.get("on"), errors)
+    context = {"number": number, "ab": ab, "on": on, "on_raw": request.args.get("on", ""),
+               "errors": errors, "candidates": [], "entry": None, "tenant": None,
+               "lines": [], "line_count": 0, "status_label": status_label,
+               "shown_lines": SHOWN_LINES, "today_date": date.today()}
+    if not number or errors:
+        return render_template("directory/verify.html", **context), 400 if errors else 200
+    stmt = (select(DirectoryEntry, Tenant).join(Tenant, Tenant.id == DirectoryEntry.tenant_id)
+            .where(DirectoryEntry.number == number, Tenant.is_active)
+            .order_by(Tenant.name).execution_options(**{ALL_TENANTS: True}))
+    if ab:
+        stmt = stmt.where(Tenant.slug == ab)
+    found = db.session.execute(stmt.limit(20)).all()
+    if len(found) > 1:
+        context["candidates"] = [(t.slug, t.name) for _e, t in found]
+        return render_template("directory/verify.html", **context)
+    if not found:
+        return render_template("directory/verify.html", **context), 404
+    entry, tenant = found[0]
+    with tenant_scope(tenant):
+        acc = db.session.execute(select(Accreditation).where(
+            Accreditation.id == entry.accreditation_id)).scalar_one()
+        lines = scope_as_of(acc, on)
+    context.update(entry=entry, tenant=tenant, line_count=len(lines),
+                   lines=[(i.position, i.summary) for i in lines[:SHOWN_LINES]])
+    return render_template("directory/verify.html", **context)
