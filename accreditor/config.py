@@ -65,6 +65,8 @@ class Config:
     RATELIMIT_ENABLED = True
     # Public complaint form: posts per IP (Flask-Limiter syntax)
     COMPLAINT_RATE_LIMIT = "9 per minute"
+    # Public verification page (/verify): lookups per IP
+    VERIFY_RATE_LIMIT = "60 per minute"
 
     # Behind a reverse proxy: how many proxies to trust for X-Forwarded-For/-Proto/-Host
     # (0 = not behind a proxy). Without it every client has the proxy's IP (login throttling!).

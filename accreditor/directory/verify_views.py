@@ -5,20 +5,21 @@ date (default today). The answer comes from the scope history (``scopes.services
 of an accreditation that is (or was) in the public directory: yes with the exact lines
 accredited on that date, or no. It also answers for an entry whose listing period has ended
 (rule 27: gone from the directory, still verifiable for past dates). Nothing unpublished is
-looked at: an accreditation never published is "not found".
+looked at: an accreditation never published is "not found". Rate-limited per client address
+(``VERIFY_RATE_LIMIT``, default 60 a minute: each answer reads the scope history).
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, current_app, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from accreditor.core.tenancy import ALL_TENANTS, tenant_scope
 from accreditor.directory.models import DirectoryEntry, status_label
-from accreditor.extensions import db
+from accreditor.extensions import db, limiter
 from accreditor.scopes.models import Accreditation
 from accreditor.scopes.services import scope_as_of
 from accreditor.tenants.models import Tenant
@@ -42,6 +43,7 @@ def _date(raw: str | None, errors: dict) -> date:
 
 
 @bp.get("/")
+@limiter.limit(lambda: current_app.config["VERIFY_RATE_LIMIT"])
 def verify():
     number = (request.args.get("number") or "").strip()[:60]
     ab = (request.args.get("ab") or "").strip()[:40]

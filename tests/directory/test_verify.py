@@ -112,3 +112,20 @@ def test_the_page_runs_the_same_statements_for_5_and_2000_lines(tenant_a, client
         return q.count
 
     assert statements(5, "V-5") == statements(2000, "V-2000")
+
+
+def test_lookups_are_rate_limited_per_address(app, client):
+    from accreditor.extensions import limiter
+
+    limiter.reset()
+    app.config["VERIFY_RATE_LIMIT"] = "3 per minute"
+    try:
+        for _ in range(3):
+            verify(client, 404, number="1234")
+        assert client.get("/verify/", query_string={"number": "1234"}).status_code == 429
+        other = client.get("/verify/", query_string={"number": "1234"},
+                           environ_base={"REMOTE_ADDR": "10.9.9.9"})
+        assert other.status_code == 404  # another address is not held back
+    finally:
+        app.config["VERIFY_RATE_LIMIT"] = "60 per minute"
+        limiter.reset()
