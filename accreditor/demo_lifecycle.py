@@ -158,8 +158,9 @@ def _harbour(tenant, users) -> None:
              for row in IB_LINES[:2]]
     for line in lines:
         line["stage"] = line["stage"].replace("; ", ";")
-    acc = _accredit(cab, "17020", lines, today - relativedelta(years=4), ib_type="A")
-    decisions.issue_schedule(acc, None)
+    granted = today - relativedelta(years=4)
+    acc = _accredit(cab, "17020", lines, granted, ib_type="A")
+    decisions.issue_schedule(acc, None, issued_on=granted)
     maker = users["decider"]
     _decide(acc, "suspend", today - relativedelta(months=5), maker, "Inspection reports were "
             "signed by a person not authorised for pressure systems; integrity of the "

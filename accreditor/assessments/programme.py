@@ -732,7 +732,11 @@ def propose_after_grant(tenant_id: int, accreditation_id: int, start_on: str) ->
     from accreditor.core.tenancy import tenant_scope
 
     with tenant_scope(tenant_id):
-        acc = db.session.get(Accreditation, accreditation_id)
+        acc = db.session.execute(select(Accreditation).where(
+            Accreditation.id == accreditation_id)).scalar_one_or_none()
         if acc is None or not acc.is_live:
             return 0
-        return len(propose_programme(acc, start_on=date.fromisoformat(start_on)))
+        try:
+            return len(propose_programme(acc, start_on=date.fromisoformat(start_on)))
+        except Conflict:  # e.g. a grant backdated past its whole cycle: no visits to propose
+            return 0

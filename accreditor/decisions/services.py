@@ -741,8 +741,10 @@ def _next_cycle(acc: Accreditation, on: date) -> None:
     audit.record("accreditation.cycle_renewed", acc, changes=changes)
 
 
-def issue_schedule(acc: Accreditation, decision: Decision | None) -> ScheduleVersion:
-    """The next issue of the schedule (rule 28): the live lines as they now stand."""
+def issue_schedule(acc: Accreditation, decision: Decision | None, *,
+                   issued_on: date | None = None) -> ScheduleVersion:
+    """The next issue of the schedule (rule 28): the live lines as they now stand, dated the
+    decision's effective date (or ``issued_on``, or today)."""
     last = db.session.execute(select(func.max(ScheduleVersion.issue_no)).where(
         ScheduleVersion.accreditation_id == acc.id)).scalar_one() or 0
     lines = db.session.execute(select(ScopeItem).where(
@@ -751,7 +753,8 @@ def issue_schedule(acc: Accreditation, decision: Decision | None) -> ScheduleVer
         .order_by(ScopeItem.position, ScopeItem.id)).scalars()
     version = ScheduleVersion(
         cab_id=acc.cab_id, accreditation_id=acc.id, issue_no=last + 1,
-        issued_on=decision.effective_on if decision is not None else date.today(),
+        issued_on=(decision.effective_on if decision is not None
+                   else issued_on or date.today()),
         decision_id=decision.id if decision is not None else None, status=acc.status,
         lines=[{"id": i.id, "position": i.position, "status": i.status, "summary": i.summary,
                 "fields": i.fields} for i in lines])
@@ -770,7 +773,12 @@ _NOT_DETAILS = frozenset({"status", "issue_no", "issued_on", "terms", "ms_titles
 
 
 def _shown_details(details: dict) -> dict:
-    return {k: v for k, v in (details or {}).items() if k not in _NOT_DETAILS}
+    """What the documents print of a snapshot: active locations with their code, name,
+    address and activities (not their kind or critical flag), and the rest but the issue."""
+    shown = {k: v for k, v in (details or {}).items() if k not in _NOT_DETAILS}
+    shown["locations"] = [{k: loc.get(k) for k in ("code", "name", "address", "activities")}
+                          for loc in shown.get("locations") or [] if loc.get("is_active", True)]
+    return shown
 
 
 def reissue_if_details_changed(acc: Accreditation,
@@ -785,9 +793,11 @@ def reissue_if_details_changed(acc: Accreditation,
     last = db.session.execute(select(ScheduleVersion).where(
         ScheduleVersion.accreditation_id == acc.id).order_by(
         ScheduleVersion.issue_no.desc()).limit(1)).scalar_one_or_none()
-    if last is None:
+    if last is None or not last.details:  # an issue from before snapshots: nothing to compare
         return None
-    if _shown_details(certificates.snapshot(last)) == _shown_details(last.details):
+    now, then = _shown_details(certificates.snapshot(last)), _shown_details(last.details)
+    keys = set(now) & set(then)  # a key added to the snapshot later is not a change
+    if all(now[k] == then[k] for k in keys):
         return None
     return issue_schedule(acc, decision)
 

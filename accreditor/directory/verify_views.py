@@ -55,6 +55,8 @@ def verify():
                "shown_lines": SHOWN_LINES, "today_date": date.today()}
     if not number or errors:
         return render_template("directory/verify.html", **context), 400 if errors else 200
+    if "\x00" in number or "\x00" in ab:  # no accreditation number holds one (PostgreSQL
+        return render_template("directory/verify.html", **context), 404  # refuses it in text)
     stmt = (select(DirectoryEntry, Tenant).join(Tenant, Tenant.id == DirectoryEntry.tenant_id)
             .where(DirectoryEntry.number == number, Tenant.is_active)
             .order_by(Tenant.name).execution_options(**{ALL_TENANTS: True}))

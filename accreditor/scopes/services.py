@@ -549,10 +549,12 @@ def change_items(acc: Accreditation, items: list[ScopeItem], to: ItemStatus, *,
                    literal(effective_on, Date()), literal(reason_code.value, String(30)),
                    literal(reason, Text()), literal(decision_id, Integer()),
                    literal(actor_id, Integer()), literal(now, DateTime(timezone=True)))
-            .where(ScopeItem.id.in_(chunk), ScopeItem.tenant_id == acc.tenant_id)))
+            .where(ScopeItem.id.in_(chunk), ScopeItem.accreditation_id == acc.id,
+                   ScopeItem.tenant_id == acc.tenant_id)))
         # Then one UPDATE per 1,000 lines instead of one per line; the loaded objects are told
         # their new values.
-        db.session.execute(update(ScopeItem).where(ScopeItem.id.in_(chunk))
+        db.session.execute(update(ScopeItem).where(ScopeItem.id.in_(chunk),
+                                                   ScopeItem.accreditation_id == acc.id)
                            .values(status=to.value, updated_at=now)
                            .execution_options(synchronize_session=False))
     for item in items:

@@ -236,6 +236,18 @@ def test_the_first_grant_completes_the_programme_and_proposing_again_adds_nothin
     assert propose(tenant_a, acc.id) == []
 
 
+def test_a_first_grant_backdated_past_its_cycle_commits_and_proposes_nothing(tenant_a):
+    """The programme is proposed by a job after the grant's commit: a cycle already over has no
+    visits to propose, and the job must not fail (tests raise job errors)."""
+    cab, acc = cal_acc(tenant_a)
+    with tenant_scope(tenant_a):
+        scope_services.grant(load_acc(tenant_a, acc.id),
+                             effective_on=TODAY - relativedelta(years=6))
+        commit()
+        assert load_acc(tenant_a, acc.id).initial_grant_on is not None
+    assert assessments_of(tenant_a, acc.id) == []
+
+
 def test_no_programme_for_a_withdrawn_or_ended_accreditation(tenant_a):
     _cab, acc = granted(tenant_a, on=TODAY - relativedelta(years=6))
     with tenant_scope(tenant_a):

@@ -79,3 +79,25 @@ def test_no_schedule_is_issued_for_an_accreditation_that_has_none_yet(applicant)
         cabs.update_location(loc, **{**values, "name": "Renamed laboratory"})
         commit()
         assert db.session.execute(select(func.count(ScheduleVersion.id))).scalar_one() == 0
+
+
+def test_what_the_documents_do_not_print_issues_nothing(world):
+    """A location's critical flag or kind, or an inactive location, is not on the schedule."""
+    _issued(world)
+    with tenant_scope(world.tenant):
+        loc = db.session.execute(select(CabLocation).where(
+            CabLocation.cab_id == world.cab.id)).scalars().first()
+        values = {k: getattr(loc, k) for k in cabs.LOCATION_FIELDS}
+        cabs.update_location(loc, **{**values, "is_critical": not loc.is_critical})
+        commit()
+    assert _issues(world) == [1]
+
+
+def test_an_issue_from_before_snapshots_is_not_reissued_by_an_unrelated_edit(world):
+    _issued(world)
+    with tenant_scope(world.tenant):
+        db.session.execute(ScheduleVersion.__table__.update().values(details={}))
+        commit()
+        cabs.update_cab(_cab(world), related_bodies="A sister company, training only")
+        commit()
+    assert _issues(world) == [1]

@@ -129,3 +129,7 @@ def test_lookups_are_rate_limited_per_address(app, client):
     finally:
         app.config["VERIFY_RATE_LIMIT"] = "60 per minute"
         limiter.reset()
+
+
+def test_a_nul_byte_is_a_clean_not_found(client):
+    assert "No published accreditation" in verify(client, 404, number="12\x0034")
