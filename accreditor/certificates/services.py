@@ -66,11 +66,13 @@ register_owner(OWNER_TYPE, can_view)
 
 
 def verify_url(tenant_slug: str, number: str | None) -> str:
-    """``{BASE_URL}/<tenant>/directory/<number>``: the public entry the QR code points to."""
+    """``{BASE_URL}/verify/?number=<number>&ab=<tenant>``: where the QR code lands — the
+    verification page answers for today (status, accredited lines) and links to the directory
+    entry and the current schedule."""
     base = (current_app.config.get("BASE_URL") or "").rstrip("/")
     if not number:
         return f"{base}/{tenant_slug}/directory/"
-    return f"{base}/{tenant_slug}/directory/{quote(number, safe='')}"
+    return f"{base}/verify/?number={quote(number, safe='')}&ab={quote(tenant_slug, safe='')}"
 
 
 def _tenant():

@@ -38,7 +38,7 @@ def test_issue_snapshots_what_the_documents_show(lab):
     assert d["number"] and d["issue_no"] == 1 and d["status"] == "accredited"
     assert d["initial_grant_on"] == GRANTED.isoformat()
     assert d["ab"]["name"] == "Alpha Accreditation Service"
-    assert d["verify_url"] == f"http://localhost/alpha/directory/{d['number']}"
+    assert d["verify_url"] == f"http://localhost/verify/?number={d['number']}&ab=alpha"
     assert d["terms"]["calibration_discipline"]["PRES"]  # the discipline's name, kept
 
 
@@ -134,3 +134,18 @@ def test_the_suspended_locations_are_those_of_every_suspension_still_in_force(te
     reported(world, recommendation="reinstate")
     decide(world, maker, "reinstate", suspension_id=by_location.id)
     assert latest_locations() == []
+
+
+def test_the_qr_code_lands_on_the_verification_page_which_answers(lab, client):
+    """Issue 7 point 3: the certificate's QR code opens /verify for the accreditation."""
+    from accreditor.directory import services as directory
+    from accreditor.scopes.models import Accreditation
+
+    v = version(lab, lab.versions()[0])
+    with tenant_scope(lab.tenant):
+        directory.publish(db.session.execute(select(Accreditation).where(
+            Accreditation.id == v.accreditation_id)).scalar_one())
+        commit()
+    url = v.details["verify_url"].removeprefix("http://localhost")
+    body = client.get(url).get_data(as_text=True)
+    assert "Yes." in body and v.details["number"] in body
