@@ -17,12 +17,9 @@ from sqlalchemy import select
 from accreditor.appeals import services
 from accreditor.appeals.models import Appeal, AppealNotice, AppealStatus
 from accreditor.core import audit
-from accreditor.core.db import commit
-from accreditor.core.jobs import job, periodic
+from accreditor.core.jobs import for_each_tenant, job, periodic
 from accreditor.core.mail import send_mail
-from accreditor.core.tenancy import tenant_scope
 from accreditor.extensions import db
-from accreditor.tenants.models import Tenant
 
 ACK, OUTCOME = "acknowledgement", "outcome"
 log = logging.getLogger(__name__)
@@ -34,22 +31,8 @@ def appeal_deadlines(today_iso: str | None = None) -> dict:
     """Overdue notices for every active tenant (idempotent). Each tenant commits on its own; a
     failing tenant is logged, the others still run, and the job then fails (to be retried)."""
     today = date.fromisoformat(today_iso) if today_iso else date.today()
-    sent, failed = 0, []
-    ids = db.session.execute(select(Tenant.id).where(Tenant.is_active).order_by(Tenant.id)
-                             ).scalars().all()
-    for tenant_id in ids:
-        tenant = db.session.execute(select(Tenant).where(Tenant.id == tenant_id)).scalar_one()
-        try:
-            with tenant_scope(tenant):
-                sent += run_for_tenant(today)
-            commit()
-        except Exception:
-            db.session.rollback()
-            log.exception("appeal deadlines failed for tenant %s", tenant.slug)
-            failed.append(tenant.slug)
-    if failed:
-        raise RuntimeError(f"appeal deadlines failed for tenant(s) {', '.join(failed)}")
-    return {"notices": sent}
+    done = for_each_tenant("appeal deadlines", lambda: run_for_tenant(today))
+    return {"notices": sum(sent for _slug, sent in done)}
 
 
 def run_for_tenant(today: date) -> int:

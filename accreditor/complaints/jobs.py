@@ -21,12 +21,9 @@ from sqlalchemy import select
 from accreditor.complaints import services
 from accreditor.complaints.models import Complaint, ComplaintNotice
 from accreditor.core import audit
-from accreditor.core.db import commit
-from accreditor.core.jobs import job, periodic
+from accreditor.core.jobs import for_each_tenant, job, periodic
 from accreditor.core.mail import send_mail
-from accreditor.core.tenancy import tenant_scope
 from accreditor.extensions import db
-from accreditor.tenants.models import Tenant
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +32,6 @@ log = logging.getLogger(__name__)
 class ReminderRun:
     reminders: int = 0
     tenants: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
 
 
 def step_labels() -> dict[str, str]:
@@ -50,23 +46,8 @@ def complaint_deadlines(today_iso: str | None = None) -> dict:
     one tenant's failure logged without holding back the others."""
     today = date.fromisoformat(today_iso) if today_iso else date.today()
     run = ReminderRun()
-    ids = db.session.execute(select(Tenant.id).where(Tenant.is_active).order_by(Tenant.id)
-                             ).scalars().all()
-    for tenant_id in ids:
-        tenant = db.session.execute(select(Tenant).where(Tenant.id == tenant_id)).scalar_one()
-        slug = tenant.slug
-        try:
-            with tenant_scope(tenant):
-                run_for_tenant(today, run)
-            commit()
-        except Exception:
-            db.session.rollback()
-            log.exception("complaint reminders failed for tenant %s", slug)
-            run.failed.append(slug)
-            continue
-        run.tenants.append(slug)
-    if run.failed:
-        raise RuntimeError(f"complaint reminders failed for tenant(s) {', '.join(run.failed)}")
+    done = for_each_tenant("complaint reminders", lambda: run_for_tenant(today, run))
+    run.tenants = [slug for slug, _ in done]
     return run.__dict__
 
 

@@ -263,6 +263,39 @@ def job(func: Callable) -> Callable:
 
 # -- periodic work ----------------------------------------------------------------------------
 
+
+def for_each_tenant(label: str, work: Callable[[], Any]) -> list[tuple[str, Any]]:
+    """Run ``work()`` inside each active tenant, committing each tenant on its own: a tenant
+    whose work fails is rolled back and logged, the others still run, and a RuntimeError naming
+    the failed tenants is raised once all had their turn (so the job is retried). Returns
+    ``(slug, work's result)`` for each tenant that succeeded."""
+    from sqlalchemy import select
+
+    from accreditor.core.db import commit
+    from accreditor.core.tenancy import tenant_scope
+    from accreditor.extensions import db
+    from accreditor.tenants.models import Tenant
+
+    ids = db.session.execute(select(Tenant.id).where(Tenant.is_active).order_by(Tenant.id)
+                             ).scalars().all()
+    done, failed = [], []
+    for tenant_id in ids:
+        tenant = db.session.execute(select(Tenant).where(Tenant.id == tenant_id)).scalar_one()
+        slug = tenant.slug
+        try:
+            with tenant_scope(tenant):
+                result = work()
+            commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("%s failed for tenant %s", label, slug)
+            failed.append(slug)
+            continue
+        done.append((slug, result))
+    if failed:
+        raise RuntimeError(f"{label} failed for tenant(s) {', '.join(failed)}")
+    return done
+
 PERIODIC: list[Callable] = []
 
 

@@ -32,7 +32,7 @@ from sqlalchemy.orm import aliased
 from accreditor.core import audit
 from accreditor.core.db import commit
 from accreditor.core.errors import DomainError
-from accreditor.core.jobs import job, periodic
+from accreditor.core.jobs import for_each_tenant, job, periodic
 from accreditor.core.mail import send_mail
 from accreditor.core.tenancy import tenant_scope
 from accreditor.decisions.models import (
@@ -83,26 +83,27 @@ def suspension_deadlines(today_iso: str | None = None) -> int:
     from accreditor.findings.services import manager_emails
 
     today = date.fromisoformat(today_iso) if today_iso else date.today()
-    flagged = 0
-    for tenant in _tenants():
-        with tenant_scope(tenant):
-            for decision in overdue_suspensions(today):
-                suspension = decision if decision.suspension_id is None else \
-                    db.session.get(Decision, decision.suspension_id)
-                decision.max_end_flagged_on = today
-                changes = audit.diff(decision)
-                db.session.flush()
-                audit.record("decision.suspension_max_reached", decision, changes=changes)
-                _propose_withdrawal(suspension, decision, today)
-                for email in manager_emails(decision.cab_id):
-                    send_mail(email, _("Suspension %(n)s reached its maximum on %(d)s: a "
-                                       "withdrawal or reduction decision is required",
-                                       n=suspension.id, d=decision.max_end_on.isoformat()),
-                              "suspension_max_reached", decision=decision,
-                              suspension=suspension)
-                flagged += 1
-            commit()
-    return flagged
+
+    def flag() -> int:
+        flagged = 0
+        for decision in overdue_suspensions(today):
+            suspension = decision if decision.suspension_id is None else \
+                db.session.get(Decision, decision.suspension_id)
+            decision.max_end_flagged_on = today
+            changes = audit.diff(decision)
+            db.session.flush()
+            audit.record("decision.suspension_max_reached", decision, changes=changes)
+            _propose_withdrawal(suspension, decision, today)
+            for email in manager_emails(decision.cab_id):
+                send_mail(email, _("Suspension %(n)s reached its maximum on %(d)s: a "
+                                   "withdrawal or reduction decision is required",
+                                   n=suspension.id, d=decision.max_end_on.isoformat()),
+                          "suspension_max_reached", decision=decision,
+                          suspension=suspension)
+            flagged += 1
+        return flagged
+
+    return sum(n for _slug, n in for_each_tenant("suspension deadlines", flag))
 
 
 def _propose_withdrawal(suspension: Decision, holder: Decision, today: date) -> None:
@@ -211,21 +212,22 @@ def inactive_cap(today_iso: str | None = None) -> int:
     """Rule 22: propose the withdrawal of an accreditation inactive for ``inactive_max_months``
     (once per inactive period)."""
     today = date.fromisoformat(today_iso) if today_iso else date.today()
-    made = 0
-    for tenant in _tenants():
-        with tenant_scope(tenant):
-            months = TenantPolicy.current().inactive_max_months
-            for acc, since in inactive_too_long(today):
-                due = since + relativedelta(months=months)
-                if propose(acc, kind=ProposalKind.withdrawal, source=ProposalSource.inactive_cap,
-                           due_on=due, effective_on=today, reason=_(
-                               "Inactive since %(s)s: the %(m)d months an accreditation may "
-                               "stay inactive ended on %(d)s (rule 22). Withdraw it, or "
-                               "reactivate it.", s=since.isoformat(), m=months,
-                               d=due.isoformat())):
-                    made += 1
-            commit()
-    return made
+
+    def propose_all() -> int:
+        made = 0
+        months = TenantPolicy.current().inactive_max_months
+        for acc, since in inactive_too_long(today):
+            due = since + relativedelta(months=months)
+            if propose(acc, kind=ProposalKind.withdrawal, source=ProposalSource.inactive_cap,
+                       due_on=due, effective_on=today, reason=_(
+                           "Inactive since %(s)s: the %(m)d months an accreditation may "
+                           "stay inactive ended on %(d)s (rule 22). Withdraw it, or "
+                           "reactivate it.", s=since.isoformat(), m=months,
+                           d=due.isoformat())):
+                made += 1
+        return made
+
+    return sum(n for _slug, n in for_each_tenant("inactive cap", propose_all))
 
 
 def missed_transitions(today: date) -> list[tuple[Accreditation, StandardEdition]]:
@@ -253,17 +255,18 @@ def transition_deadlines(today_iso: str | None = None) -> int:
     edition) of each accreditation still on an edition past its transition deadline — once per
     accreditation and deadline."""
     today = date.fromisoformat(today_iso) if today_iso else date.today()
-    made = 0
-    for tenant in _tenants():
-        with tenant_scope(tenant):
-            for acc, edition in missed_transitions(today):
-                if propose(acc, kind=ProposalKind.suspension,
-                           source=ProposalSource.transition_deadline,
-                           due_on=edition.transition_deadline, effective_on=today, reason=_(
-                               "Still accredited to edition %(e)s, whose transition deadline "
-                               "was %(d)s (rule 29): suspend the affected scope until the "
-                               "transition is assessed, or withdraw it.", e=edition.edition,
-                               d=edition.transition_deadline.isoformat())):
-                    made += 1
-            commit()
-    return made
+
+    def propose_all() -> int:
+        made = 0
+        for acc, edition in missed_transitions(today):
+            if propose(acc, kind=ProposalKind.suspension,
+                       source=ProposalSource.transition_deadline,
+                       due_on=edition.transition_deadline, effective_on=today, reason=_(
+                           "Still accredited to edition %(e)s, whose transition deadline "
+                           "was %(d)s (rule 29): suspend the affected scope until the "
+                           "transition is assessed, or withdraw it.", e=edition.edition,
+                           d=edition.transition_deadline.isoformat())):
+                made += 1
+        return made
+
+    return sum(n for _slug, n in for_each_tenant("transition deadlines", propose_all))

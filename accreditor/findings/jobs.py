@@ -28,15 +28,13 @@ from sqlalchemy import select
 
 from accreditor.cabs.models import Cab
 from accreditor.core import audit
-from accreditor.core.db import commit
-from accreditor.core.jobs import job, periodic
+from accreditor.core.jobs import for_each_tenant, job, periodic
 from accreditor.core.mail import send_mail
-from accreditor.core.tenancy import tenant_scope
 from accreditor.extensions import db
 from accreditor.findings import services
 from accreditor.findings.models import ANSWERABLE, Finding, FindingNotice, ProposalSource
 from accreditor.scopes.models import LIVE_STATUSES, Accreditation
-from accreditor.tenants.models import Tenant, TenantPolicy
+from accreditor.tenants.models import TenantPolicy
 from accreditor.tenants.policy import parse_reminder_days
 
 REMINDER, OVERDUE = "reminder", "overdue"
@@ -56,7 +54,6 @@ class DeadlineRun:
     overdue: int = 0
     proposals: int = 0
     tenants: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
 
 
 @periodic
@@ -67,23 +64,8 @@ def finding_deadlines(today_iso: str | None = None) -> dict:
     others; the job then fails (and is retried) once all have had their turn."""
     today = date.fromisoformat(today_iso) if today_iso else date.today()
     run = DeadlineRun()
-    ids = db.session.execute(select(Tenant.id).where(Tenant.is_active).order_by(Tenant.id)
-                             ).scalars().all()
-    for tenant_id in ids:
-        tenant = db.session.execute(select(Tenant).where(Tenant.id == tenant_id)).scalar_one()
-        slug = tenant.slug
-        try:
-            with tenant_scope(tenant):
-                run_for_tenant(today, run)
-            commit()
-        except Exception:
-            db.session.rollback()
-            log.exception("finding deadlines failed for tenant %s", slug)
-            run.failed.append(slug)
-            continue
-        run.tenants.append(slug)
-    if run.failed:
-        raise RuntimeError(f"finding deadlines failed for tenant(s) {', '.join(run.failed)}")
+    done = for_each_tenant("finding deadlines", lambda: run_for_tenant(today, run))
+    run.tenants = [slug for slug, _ in done]
     return run.__dict__
 
 
