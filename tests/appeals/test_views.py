@@ -376,5 +376,7 @@ def test_another_cab_user_of_the_same_cab_follows_it(client, login_as, world, de
     appeal = lodge(world, decision.id)
     colleague = create_cab_user(tenant_a, world.cab, "colleague@lab.example.org")
     login_as(colleague)
-    assert client.get(purl(world, f"/{appeal.id}")).status_code == 200
+    resp = client.get(purl(world, f"/{appeal.id}"))
+    assert resp.status_code == 200
+    assert appeal.reference in resp.get_data(as_text=True)  # the colleague sees the appeal
 
