@@ -37,6 +37,7 @@ from accreditor.assessments.models import (
 from accreditor.assessments.team import team_listing
 from accreditor.cabs.models import CabLocation
 from accreditor.core.db import utcnow
+from accreditor.core.pdftext import PT, MeasuredText
 from accreditor.core.tenancy import get_scoped_or_404
 from accreditor.extensions import db
 from accreditor.scopes.models import Accreditation, ItemStatus, ScopeItem
@@ -310,17 +311,7 @@ def pdf_filename(kind: str, data: Common) -> str:
 
 # -- the PDF ------------------------------------------------------------------------------------
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-PT = 25.4 / 72  # millimetres per point
-
-
-def clean(text: str | None) -> str:
-    """Text as fpdf2 should see it: newlines only, no tabs or other control characters."""
-    text = (text or "").replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
-    return _CONTROL.sub("", text)
-
-
-class Document(FPDF):
+class Document(MeasuredText, FPDF):
     """A4, the AB's name and the document's title at the top of every page, the page number and
     the generation time at the bottom. Text is wrapped here (by word widths from the font's
     metrics) and written line by line: fpdf2's own ``multi_cell`` measures a line again for
@@ -350,10 +341,10 @@ class Document(FPDF):
     def header(self) -> None:
         self.set_text_color(60)
         self.set_font(FONT, "B", 9)
-        self.text(self.l_margin, 12, self._fit(self.ab_name, self.epw * 0.5))
+        self.text(self.l_margin, 12, self.fit(self.ab_name, self.epw * 0.5))
         self.set_font(FONT, "", 9)
         title = self.doc_title + (f" · {self.draft_mark}" if self.draft_mark else "")
-        title = self._fit(title, self.epw * 0.48)
+        title = self.fit(title, self.epw * 0.48)
         self.text(self.w - self.r_margin - self.width_of(title), 12, title)
         self.set_draw_color(150)
         self.line(self.l_margin, 14.5, self.w - self.r_margin, 14.5)
@@ -372,56 +363,6 @@ class Document(FPDF):
         self.set_text_color(0)
 
     # measuring and wrapping
-
-    def width_of(self, text: str) -> float:
-        cw = getattr(self.current_font, "cw", None)
-        if cw is None:  # pragma: no cover - every font here is a TrueType font
-            return self.get_string_width(text)
-        return sum(cw[ord(c)] for c in text) * self.font_size_pt * 0.001 / self.k
-
-    def _word_width(self, word: str) -> float:
-        """Scope lines repeat their words: measure each once per font and size."""
-        key = (self.font_style, self.font_size_pt, word)
-        width = self._widths.get(key)
-        if width is None:
-            width = self._widths[key] = self.width_of(word)
-        return width
-
-    def _fit(self, text: str, width: float) -> str:
-        if self.width_of(text) <= width:
-            return text
-        while text and self.width_of(text + "…") > width:
-            text = text[:-1]
-        return text + "…"
-
-    def wrap(self, text: str, width: float) -> list[str]:
-        """Greedy word wrap; a word wider than the line is cut where it must be."""
-        out: list[str] = []
-        space = self._word_width(" ")
-        for para in clean(text).split("\n"):
-            line, line_w = "", 0.0
-            for word in para.split(" "):
-                w = self._word_width(word)
-                if w > width:  # a very long word (a URL, a code list): cut it
-                    if line:
-                        out.append(line)
-                        line, line_w = "", 0.0
-                    chunk = ""
-                    for ch in word:
-                        if chunk and self.width_of(chunk + ch) > width:
-                            out.append(chunk)
-                            chunk = ""
-                        chunk += ch
-                    line, line_w = chunk, self.width_of(chunk)
-                elif not line:
-                    line, line_w = word, w
-                elif line_w + space + w <= width:
-                    line, line_w = f"{line} {word}", line_w + space + w
-                else:
-                    out.append(line)
-                    line, line_w = word, w
-            out.append(line)
-        return out
 
     # writing
 

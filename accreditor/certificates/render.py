@@ -16,7 +16,6 @@ output without a PDF reader.
 from __future__ import annotations
 
 import io
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,20 +30,12 @@ from accreditor.certificates.layout import (
     ScheduleLayout,
     Table,
 )
+from accreditor.core.pdftext import PT, MeasuredText
 
 FONT = "DejaVu"
-PT = 25.4 / 72  # millimetres per point
 MARGIN = 15.0
 BOTTOM = 16.0  # room kept for the footer
 COMPRESS = True
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
-def clean(text: str | None) -> str:
-    text = (text or "").replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
-    return _CONTROL.sub("", text)
-
-
 @dataclass
 class Recorded:
     texts: list[tuple[int, str]] = field(default_factory=list)
@@ -61,7 +52,7 @@ class Recorded:
         return "\n".join(t for _p, t in self.texts)
 
 
-class Base(FPDF):
+class Base(MeasuredText, FPDF):
     """A4 portrait with the bundled fonts, measured wrapping and the shared footer."""
 
     FOOTER_Y = 12.0  # from the bottom edge
@@ -96,53 +87,6 @@ class Base(FPDF):
         self.text(x, y, text)
         if self.recorded is not None:
             self.recorded.texts.append((self.page_no(), text))
-
-    def width_of(self, text: str) -> float:
-        cw = self.current_font.cw
-        size = self.font_size_pt * 0.001 / self.k
-        return sum(cw[ord(c)] if ord(c) < len(cw) else 500 for c in text) * size
-
-    def _word_width(self, word: str) -> float:
-        key = (self.font_style, self.font_size_pt, word)
-        width = self._widths.get(key)
-        if width is None:
-            width = self._widths[key] = self.width_of(word)
-        return width
-
-    def fit(self, text: str, width: float) -> str:
-        if self.width_of(text) <= width:
-            return text
-        while text and self.width_of(text + "…") > width:
-            text = text[:-1]
-        return text + "…"
-
-    def wrap(self, text: str, width: float) -> list[str]:
-        """Greedy word wrap by measured widths; a word wider than the line is cut."""
-        out: list[str] = []
-        space = self._word_width(" ")
-        for para in clean(text).split("\n"):
-            line, line_w = "", 0.0
-            for word in para.split(" "):
-                w = self._word_width(word)
-                if w > width:
-                    if line:
-                        out.append(line)
-                    chunk = ""
-                    for ch in word:
-                        if chunk and self.width_of(chunk + ch) > width:
-                            out.append(chunk)
-                            chunk = ""
-                        chunk += ch
-                    line, line_w = chunk, self.width_of(chunk)
-                elif not line:
-                    line, line_w = word, w
-                elif line_w + space + w <= width:
-                    line, line_w = f"{line} {word}", line_w + space + w
-                else:
-                    out.append(line)
-                    line, line_w = word, w
-            out.append(line)
-        return out
 
     def line_height(self) -> float:
         return self.font_size_pt * PT * 1.3
