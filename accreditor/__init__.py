@@ -99,6 +99,7 @@ def _select_locale():
 def _register_blueprints(app: Flask) -> None:
     import accreditor.jobs  # noqa: F401 - periodic jobs registered for `flask jobs tick`
     import accreditor.models  # noqa: F401 - every table registered before anything else
+    from accreditor.api import register as register_api
     from accreditor.appeals.views import bp as appeals_bp
     from accreditor.appeals.views import portal_bp as cab_appeals_bp
     from accreditor.applications.views import bp as applications_bp
@@ -119,6 +120,9 @@ def _register_blueprints(app: Flask) -> None:
     from accreditor.core.views import bp as core_bp
     from accreditor.decisions.views import bp as decisions_bp
     from accreditor.decisions.views import portal_bp as cab_decisions_bp
+    from accreditor.directory.export_views import bp as directory_data_bp
+    from accreditor.directory.export_views import global_bp as open_data_bp
+    from accreditor.directory.public_views import bp as public_directory_bp
     from accreditor.directory.verify_views import bp as verify_bp
     from accreditor.directory.views import bp as directory_bp
     from accreditor.documents.views import bp as documents_bp
@@ -137,6 +141,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(calendar_feed_bp)
     app.register_blueprint(verify_bp)
+    app.register_blueprint(public_directory_bp)
+    app.register_blueprint(open_data_bp)
+    register_api(app)
     # Feature blueprints live under /<tenant_slug>/ (nested): tenant resolution runs first.
     # Nesting is set up once per process (several apps may be created, e.g. in tests).
     if not tenant_bp._blueprints:
@@ -145,6 +152,7 @@ def _register_blueprints(app: Flask) -> None:
                            calendars_bp, witnesses_bp, assessment_print_bp,
                            documents_bp, finding_lists_bp, findings_bp, cab_findings_bp,
                            decisions_bp, cab_decisions_bp, certificates_bp, directory_bp,
+                           directory_data_bp,
                            complaints_bp, cab_complaints_bp, appeals_bp, cab_appeals_bp):
             tenant_bp.register_blueprint(feature_bp)
     app.register_blueprint(tenant_bp)

@@ -67,6 +67,12 @@ class Config:
     COMPLAINT_RATE_LIMIT = "9 per minute"
     # Public verification page (/verify): lookups per IP
     VERIFY_RATE_LIMIT = "60 per minute"
+    # Public JSON API (/api/v1/...): requests per IP
+    API_RATE_LIMIT = "120 per minute"
+
+    # Regenerate the open-data exports (CSV / JSON Lines of the directory) by a job after every
+    # publish. The test suite turns it off except where exports are under test.
+    DIRECTORY_EXPORTS = True
 
     # Behind a reverse proxy: how many proxies to trust for X-Forwarded-For/-Proto/-Host
     # (0 = not behind a proxy). Without it every client has the proxy's IP (login throttling!).
@@ -147,6 +153,7 @@ class TestingConfig(Config):
     LOG_JSON = False
     LOG_LEVEL = "WARNING"
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    DIRECTORY_EXPORTS = False  # the `directory_exports` fixture turns it on
 
 
 CONFIGS = {"production": Config, "development": DevelopmentConfig, "testing": TestingConfig}

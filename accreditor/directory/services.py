@@ -39,6 +39,7 @@ from accreditor.cabs.models import Cab, CabContact, CabLocation
 from accreditor.core import audit
 from accreditor.core.db import utcnow
 from accreditor.decisions.models import Decision, ScheduleVersion
+from accreditor.directory import exports, search
 from accreditor.directory.models import (
     ENDED_STATUSES,
     DirectoryEntry,
@@ -222,6 +223,8 @@ def publish_outcome(accreditation, *, decision=None, today: date | None = None) 
     if fallback:
         changes["kept_from_previous"] = [None, fallback]
     audit.record("directory.published", entry, changes=changes)
+    search.index_entry(entry, lines)
+    exports.after_publish(tenant_id)
     return Outcome("published", entry)
 
 
@@ -439,3 +442,65 @@ def rebuild(*, today: date | None = None) -> dict[str, int]:
     for acc in accs:
         counts[publish_outcome(acc, today=today).result] += 1
     return counts
+
+
+# -- verification (/verify and the API) -----------------------------------------------------------
+
+
+@dataclass
+class Verification:
+    """The answer to "was this number accredited on that date?": ``candidates`` (slug, name)
+    when several ABs use the number and none was named; otherwise ``entry`` and ``tenant`` (or
+    neither: not found), the lines accredited on ``on`` and the public status then."""
+
+    number: str
+    on: date
+    entry: DirectoryEntry | None = None
+    tenant: object | None = None
+    candidates: list[tuple[str, str]] | None = None
+    lines: list = None  # ScopeItems accredited on ``on`` (all of them)
+    status_on: str | None = None  # the public status on ``on`` (None before the first grant)
+
+    @property
+    def found(self) -> bool:
+        return self.entry is not None
+
+    @property
+    def accredited(self) -> bool:
+        return bool(self.lines)
+
+
+def verify_number(number: str, on: date, *, ab: str | None = None) -> Verification:
+    """Look the number up among published entries of active tenants (also those whose listing
+    ended: rule 27) and answer from the scope history (``scope_as_of``). Runs in no tenant's
+    scope; reads the one accreditation found inside its tenant's."""
+    from accreditor.core.tenancy import ALL_TENANTS, tenant_scope
+    from accreditor.scopes.services import scope_as_of
+    from accreditor.tenants.models import Tenant
+
+    answer = Verification(number=number, on=on, lines=[])
+    if not number or "\x00" in number or (ab and "\x00" in ab):
+        return answer  # no accreditation number holds a NUL (PostgreSQL refuses it in text)
+    stmt = (select(DirectoryEntry, Tenant).join(Tenant, Tenant.id == DirectoryEntry.tenant_id)
+            .where(DirectoryEntry.number == number, Tenant.is_active)
+            .order_by(Tenant.name).execution_options(**{ALL_TENANTS: True}))
+    if ab:
+        stmt = stmt.where(Tenant.slug == ab)
+    found = db.session.execute(stmt.limit(20)).all()
+    if len(found) > 1:
+        answer.candidates = [(t.slug, t.name) for _e, t in found]
+        return answer
+    if not found:
+        return answer
+    entry, tenant = found[0]
+    answer.entry, answer.tenant = entry, tenant
+    with tenant_scope(tenant):
+        acc = db.session.execute(select(Accreditation).where(
+            Accreditation.id == entry.accreditation_id)).scalar_one()
+        answer.lines = scope_as_of(acc, on)
+        answer.status_on = db.session.execute(
+            select(DirectoryEvent.to_status).where(DirectoryEvent.entry_id == entry.id,
+                                                   DirectoryEvent.occurred_on <= on)
+            .order_by(DirectoryEvent.occurred_on.desc(), DirectoryEvent.id.desc())
+            .limit(1)).scalar_one_or_none()
+    return answer

@@ -15,14 +15,10 @@ from datetime import date
 
 from flask import Blueprint, current_app, render_template, request
 from flask_babel import gettext as _
-from sqlalchemy import select
 
-from accreditor.core.tenancy import ALL_TENANTS, tenant_scope
-from accreditor.directory.models import DirectoryEntry, status_label
-from accreditor.extensions import db, limiter
-from accreditor.scopes.models import Accreditation
-from accreditor.scopes.services import scope_as_of
-from accreditor.tenants.models import Tenant
+from accreditor.directory import services
+from accreditor.directory.models import status_label
+from accreditor.extensions import limiter
 
 bp = Blueprint("verify", __name__, url_prefix="/verify")
 
@@ -55,24 +51,13 @@ def verify():
                "shown_lines": SHOWN_LINES, "today_date": date.today()}
     if not number or errors:
         return render_template("directory/verify.html", **context), 400 if errors else 200
-    if "\x00" in number or "\x00" in ab:  # no accreditation number holds one (PostgreSQL
-        return render_template("directory/verify.html", **context), 404  # refuses it in text)
-    stmt = (select(DirectoryEntry, Tenant).join(Tenant, Tenant.id == DirectoryEntry.tenant_id)
-            .where(DirectoryEntry.number == number, Tenant.is_active)
-            .order_by(Tenant.name).execution_options(**{ALL_TENANTS: True}))
-    if ab:
-        stmt = stmt.where(Tenant.slug == ab)
-    found = db.session.execute(stmt.limit(20)).all()
-    if len(found) > 1:
-        context["candidates"] = [(t.slug, t.name) for _e, t in found]
+    answer = services.verify_number(number, on, ab=ab or None)
+    if answer.candidates:
+        context["candidates"] = answer.candidates
         return render_template("directory/verify.html", **context)
-    if not found:
+    if not answer.found:
         return render_template("directory/verify.html", **context), 404
-    entry, tenant = found[0]
-    with tenant_scope(tenant):
-        acc = db.session.execute(select(Accreditation).where(
-            Accreditation.id == entry.accreditation_id)).scalar_one()
-        lines = scope_as_of(acc, on)
-    context.update(entry=entry, tenant=tenant, line_count=len(lines),
-                   lines=[(i.position, i.summary) for i in lines[:SHOWN_LINES]])
+    context.update(entry=answer.entry, tenant=answer.tenant, line_count=len(answer.lines),
+                   status_on=answer.status_on,
+                   lines=[(i.position, i.summary) for i in answer.lines[:SHOWN_LINES]])
     return render_template("directory/verify.html", **context)
