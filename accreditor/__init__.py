@@ -47,7 +47,10 @@ def _init_extensions(app: Flask) -> None:
     from accreditor.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(app.config.get("MIGRATIONS_DIR") or _migrations_dir()))
+    from accreditor.directory.search import include_name
+
+    migrate.init_app(app, db, directory=str(app.config.get("MIGRATIONS_DIR") or _migrations_dir()),
+                     include_name=include_name)  # SQLite's FTS5 tables are not models
     login_manager.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
@@ -159,6 +162,7 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_cli(app: Flask) -> None:
+    from accreditor.bench_cli import bench_cli
     from accreditor.core.cli import audit_cli, jobs_cli, users_cli
     from accreditor.demo import demo_command
     from accreditor.directory.cli import directory_cli
@@ -172,3 +176,4 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(refdata_cli)
     app.cli.add_command(directory_cli)
+    app.cli.add_command(bench_cli)

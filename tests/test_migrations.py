@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, text
 
 from accreditor import create_app
 from accreditor.config import from_environment
+from accreditor.directory.search import include_name
 from accreditor.extensions import db
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
@@ -50,7 +51,8 @@ def migrated_app(empty_database):
 def _diff(app) -> list:
     with app.app_context(), db.engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True,
-                                                     "compare_server_default": False})
+                                                     "compare_server_default": False,
+                                                     "include_name": include_name})
         return compare_metadata(ctx, db.metadata)
 
 

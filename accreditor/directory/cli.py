@@ -1,4 +1,5 @@
-"""``flask directory rebuild [--tenant slug]``: republish every accreditation (idempotent)."""
+"""``flask directory rebuild [--tenant slug]``: republish every accreditation (idempotent), then
+rebuild the search index of each tenant."""
 
 import click
 from flask.cli import AppGroup
@@ -6,11 +7,13 @@ from sqlalchemy import select
 
 from accreditor.core.db import commit
 from accreditor.core.tenancy import tenant_scope
-from accreditor.directory import services
+from accreditor.directory import search, services
+from accreditor.directory.export_cli import export_command
 from accreditor.extensions import db
 from accreditor.tenants.models import Tenant
 
 directory_cli = AppGroup("directory", help="The public directory (the published projection).")
+directory_cli.add_command(export_command)
 
 
 @directory_cli.command("rebuild")
@@ -27,5 +30,8 @@ def rebuild(slug: str | None):
     for tenant in tenants:
         with tenant_scope(tenant):
             counts = services.rebuild()
+            commit()
+            # The search index from the entries as they now are (set-based, every entry).
+            search.rebuild_index(tenant_id=tenant.id)
             commit()
         click.echo(f"{tenant.slug}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))

@@ -13,7 +13,19 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    DDL,
+    JSON,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from accreditor.core.db import Base, utcnow
@@ -210,3 +222,145 @@ class DirectoryEvent(TenantScoped, Base):
     @property
     def to_label(self) -> str:
         return status_label(self.to_status)
+
+
+# -- the search index (directory.search) ------------------------------------------------------------
+
+# ``DirectorySearch.until`` of an entry that stays listed: visibility is one ``until >= today``.
+FOREVER = date(9999, 12, 31)
+# PostgreSQL keeps the full-text document in a tsvector; SQLite keeps it in the FTS5 table
+# ``directory_fts`` (created beside these tables by the migration and by ``create_all``), and the
+# column stays empty there.
+TsVector = Text().with_variant(TSVECTOR(), "postgresql")
+
+
+class DirectorySearch(Base):
+    """The search row of one entry, derived from ``directory_entries``/``directory_lines`` by
+    ``search.index_entry`` and ``search.rebuild_index`` (never written otherwise). Public data
+    only; read across tenants by ``search.search``."""
+
+    __tablename__ = "directory_search"
+    __table_args__ = (
+        Index("ix_directory_search_filters", "tenant_id", "scope_type", "status", "country",
+              "until"),
+        Index("ix_directory_search_sort", "sort_key", "number"),
+        Index("ix_directory_search_until", "until"),
+        Index("ix_directory_search_tsw", "tsw", postgresql_using="gin"),
+        Index("ix_directory_search_number_trgm", "number_key", postgresql_using="gin",
+              postgresql_ops={"number_key": "gin_trgm_ops"}),
+        Index("ix_directory_search_number_key", "number_key"),  # the exact number (tier 0)
+        # The document goes out of line (TOAST): the rows that filters and counts scan stay
+        # narrow.
+        {"postgresql_with": {"toast_tuple_target": 128}},
+    )
+
+    entry_id: Mapped[int] = mapped_column(
+        ForeignKey("directory_entries.id", ondelete="CASCADE"), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    scope_type: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(30))
+    country: Mapped[str] = mapped_column(String(2))
+    until: Mapped[date] = mapped_column(Date)  # visible_until, or FOREVER
+    # The normalised legal name, in code-point order on both back ends (PostgreSQL: collation
+    # "C", so the index serves ORDER BY; SQLite compares bytes anyway).
+    sort_key: Mapped[str] = mapped_column(
+        String(250).with_variant(String(250, collation="C"), "postgresql"))
+    number: Mapped[str] = mapped_column(String(60))
+    number_key: Mapped[str] = mapped_column(String(60))  # lower-cased number
+    name_key: Mapped[str] = mapped_column(Text)  # normalised legal and trading names
+    head: Mapped[str] = mapped_column(Text)  # the entry's own public words (names, places…)
+    # '["field:PRES", "iaf_code:28"]': the entry's multi-valued filter values, read by filters
+    # and facet counts without a join.
+    codes: Mapped[str] = mapped_column(Text, default="[]")
+    # PostgreSQL: the document with word positions (phrases; out of line) and stripped of them
+    # (small, in line, GIN-indexed: what every word query reads).
+    tsv: Mapped[str | None] = mapped_column(TsVector)
+    tsw: Mapped[str | None] = mapped_column(TsVector)
+
+
+class DirectorySearchValue(Base):
+    """A multi-valued filter value of an entry (IAF code, testing field / calibration
+    discipline / inspection field), from its public lines' fields."""
+
+    __tablename__ = "directory_search_values"
+    __table_args__ = (
+        Index("ix_directory_search_values_value", "kind", "value", "entry_id"),
+    )
+
+    entry_id: Mapped[int] = mapped_column(
+        ForeignKey("directory_search.entry_id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    value: Mapped[str] = mapped_column(String(60), primary_key=True)
+
+
+class DirectorySearchWord(Base):
+    """The words of published names: what a misspelled name is corrected to (trigram
+    similarity). Grows with publishing; ``rebuild_index()`` of every tenant trims it."""
+
+    __tablename__ = "directory_search_words"
+    __table_args__ = (
+        Index("ix_directory_search_words_trgm", "word", postgresql_using="gin",
+              postgresql_ops={"word": "gin_trgm_ops"}),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    word: Mapped[str] = mapped_column(String(80), unique=True)
+
+
+class DirectorySearchCount(Base):
+    """How many visible-or-not entries share one combination of the single-valued filters
+    (``kind`` '' ) or carry one multi-valued value (``kind`` 'iaf_code' / 'field'): the facet
+    counts of a search without words, summed instead of counted (kept by ``index_entry`` with
+    +1/−1 upserts, recomputed by ``rebuild_index``)."""
+
+    __tablename__ = "directory_search_counts"
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    scope_type: Mapped[str] = mapped_column(String(30), primary_key=True)
+    status: Mapped[str] = mapped_column(String(30), primary_key=True)
+    country: Mapped[str] = mapped_column(String(2), primary_key=True)
+    until: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    value: Mapped[str] = mapped_column(String(60), primary_key=True)
+    n: Mapped[int] = mapped_column(default=0)
+
+
+# SQLite's full-text tables (FTS5), outside the ORM metadata: the migration creates the same ones
+# (copied there verbatim). ``directory_fts`` holds each entry's document (rowid = entry id; the
+# unicode61 tokenizer folds case and keeps accents, as PostgreSQL's 'simple' configuration does);
+# ``directory_fts_words`` indexes the name words by trigram (external content) for corrections.
+FTS_TABLES = ("directory_fts", "directory_fts_words")
+SQLITE_FTS_DDL = (
+    "CREATE VIRTUAL TABLE directory_fts USING fts5(doc, "
+    "tokenize = 'unicode61 remove_diacritics 0')",
+    "CREATE VIRTUAL TABLE directory_fts_words USING fts5(word, content = 'directory_search_words',"
+    " content_rowid = 'id', tokenize = 'trigram')",
+)
+
+
+def is_fts_table(name: str | None) -> bool:
+    """FTS5 tables and their shadow tables (``directory_fts_data``…), which no model describes:
+    schema comparisons (``flask db migrate``, tests/test_migrations.py) leave them out."""
+    return bool(name) and name.startswith("directory_fts")
+
+
+for _ddl in SQLITE_FTS_DDL:
+    event.listen(DirectorySearchWord.__table__, "after_create",
+                 DDL(_ddl).execute_if(dialect="sqlite"))
+for _name in FTS_TABLES:
+    event.listen(DirectorySearchWord.__table__, "before_drop",
+                 DDL(f"DROP TABLE IF EXISTS {_name}").execute_if(dialect="sqlite"))
+# PostgreSQL: the columns every search reads per row stay in the row (toast_tuple_target = 128
+# would otherwise move them out of line, and each comparison of a sort or LIKE would fetch
+# them from TOAST): the document alone goes out of line. As in the migration.
+SEARCH_STORAGE_DDL = (
+    "ALTER TABLE directory_search ALTER COLUMN sort_key SET STORAGE PLAIN, "
+    "ALTER COLUMN number SET STORAGE PLAIN, ALTER COLUMN number_key SET STORAGE PLAIN, "
+    "ALTER COLUMN scope_type SET STORAGE PLAIN, ALTER COLUMN status SET STORAGE PLAIN, "
+    "ALTER COLUMN country SET STORAGE PLAIN, ALTER COLUMN name_key SET STORAGE MAIN, "
+    "ALTER COLUMN codes SET STORAGE MAIN")
+event.listen(DirectorySearch.__table__, "after_create",
+             DDL(SEARCH_STORAGE_DDL).execute_if(dialect="postgresql"))
+# PostgreSQL: the trigram operator classes of the indexes above.
+event.listen(Base.metadata, "before_create",
+             DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"))
