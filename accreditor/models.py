@@ -9,6 +9,7 @@ from accreditor.certificates import models as certificates  # noqa: F401
 from accreditor.complaints import models as complaints  # noqa: F401
 from accreditor.core import audit, jobs, mail  # noqa: F401
 from accreditor.decisions import models as decisions  # noqa: F401
+from accreditor.directory import export_models as directory_exports  # noqa: F401
 from accreditor.directory import models as directory  # noqa: F401
 from accreditor.documents import models as documents  # noqa: F401
 from accreditor.findings import models as findings  # noqa: F401

@@ -194,6 +194,15 @@ def render_pdfs(app):
 
 
 @pytest.fixture
+def directory_exports(app):
+    """Regenerate the open-data files after every publish (off by default: the job writes two
+    files per AB and the global ones after each commit that publishes)."""
+    app.config["DIRECTORY_EXPORTS"] = True
+    yield
+    app.config["DIRECTORY_EXPORTS"] = False
+
+
+@pytest.fixture
 def count_queries(app):
     """``with count_queries() as q: ...`` then ``q.count``: SQL statements sent in the block."""
 

@@ -13,9 +13,13 @@ the received bytes (type detection) before they are kept::
 or, when nothing needs checking, ``sha256, size = storage.save_stream(stream)``.
 
 :class:`LocalStorage` (the default) keeps ``<STORAGE_DIR>/ab/cd/<sha256>``; ``STORAGE_DIR``
-defaults to ``instance/files`` and must not be inside ``static/``. Blobs are never deleted by
-the app (documents are superseded, not deleted; the same blob may back several documents); a
-blob whose transaction rolled back stays as an unreferenced orphan, harmless and collectable.
+defaults to ``instance/files`` and must not be inside ``static/``. The blobs of documents are
+never deleted (documents are superseded, not deleted; the same blob may back several
+documents). The one deleter is the open-data exports' prune
+(``accreditor.directory.exports.prune_superseded``, run by the periodic job): it deletes a
+superseded export file's blob some time after it was replaced, only if no current export record
+and no document refers to the same bytes. Any other blob whose transaction rolled back stays as
+an unreferenced orphan, harmless and collectable.
 Shared object storage for several web nodes is another :class:`StorageBackend`, not a code change
 in the features.
 
