@@ -69,6 +69,8 @@ class Config:
     VERIFY_RATE_LIMIT = "60 per minute"
     # Public JSON API (/api/v1/...): requests per IP
     API_RATE_LIMIT = "120 per minute"
+    # Public directory search pages (/directory/, /<tenant>/directory/): searches per IP
+    SEARCH_RATE_LIMIT = "120 per minute"
 
     # Regenerate the open-data exports (CSV / JSON Lines of the directory) by a job after every
     # publish. The test suite turns it off except where exports are under test.
@@ -154,6 +156,7 @@ class TestingConfig(Config):
     LOG_LEVEL = "WARNING"
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     DIRECTORY_EXPORTS = False  # the `directory_exports` fixture turns it on
+    SEARCH_RATE_LIMIT = "100000 per minute"  # the suite searches a lot; one test lowers it
 
 
 CONFIGS = {"production": Config, "development": DevelopmentConfig, "testing": TestingConfig}

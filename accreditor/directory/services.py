@@ -377,19 +377,6 @@ def visible_entry(number: str, *, today: date | None = None) -> DirectoryEntry |
         DirectoryEntry.number == number, _visible(today))).scalar_one_or_none()
 
 
-def list_entries(page: int, *, today: date | None = None,
-                 per_page: int = LIST_PAGE_SIZE) -> tuple[list[DirectoryEntry], int]:
-    """One page of the current tenant's visible entries by name, and how many there are."""
-    today = today or date.today()
-    total = db.session.execute(select(func.count(DirectoryEntry.id)).where(
-        _visible(today))).scalar_one()
-    entries = list(db.session.execute(
-        select(DirectoryEntry).where(_visible(today))
-        .order_by(DirectoryEntry.legal_name, DirectoryEntry.number)
-        .limit(per_page).offset((page - 1) * per_page)).scalars())
-    return entries, total
-
-
 # Who is "under sanction" (UKAS's list, rule 27): suspended in full or in part, and bodies
 # withdrawn or resigned while their entry stays listed (the tenant's retention).
 SANCTIONED = (PublicStatus.suspended.value, PublicStatus.partially_suspended.value)
@@ -458,7 +445,7 @@ class Verification:
     entry: DirectoryEntry | None = None
     tenant: object | None = None
     candidates: list[tuple[str, str]] | None = None
-    lines: list = None  # ScopeItems accredited on ``on`` (all of them)
+    lines: list = None  # rows (position, summary, fields) accredited on ``on``, all of them
     status_on: str | None = None  # the public status on ``on`` (None before the first grant)
 
     @property
@@ -475,7 +462,7 @@ def verify_number(number: str, on: date, *, ab: str | None = None) -> Verificati
     ended: rule 27) and answer from the scope history (``scope_as_of``). Runs in no tenant's
     scope; reads the one accreditation found inside its tenant's."""
     from accreditor.core.tenancy import ALL_TENANTS, tenant_scope
-    from accreditor.scopes.services import scope_as_of
+    from accreditor.scopes.services import scope_rows_as_of
     from accreditor.tenants.models import Tenant
 
     answer = Verification(number=number, on=on, lines=[])
@@ -495,9 +482,7 @@ def verify_number(number: str, on: date, *, ab: str | None = None) -> Verificati
     entry, tenant = found[0]
     answer.entry, answer.tenant = entry, tenant
     with tenant_scope(tenant):
-        acc = db.session.execute(select(Accreditation).where(
-            Accreditation.id == entry.accreditation_id)).scalar_one()
-        answer.lines = scope_as_of(acc, on)
+        answer.lines = scope_rows_as_of(entry.accreditation_id, on)
         answer.status_on = db.session.execute(
             select(DirectoryEvent.to_status).where(DirectoryEvent.entry_id == entry.id,
                                                    DirectoryEvent.occurred_on <= on)

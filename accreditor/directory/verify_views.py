@@ -6,11 +6,13 @@ of an accreditation that is (or was) in the public directory: yes with the exact
 accredited on that date, or no. It also answers for an entry whose listing period has ended
 (rule 27: gone from the directory, still verifiable for past dates). Nothing unpublished is
 looked at: an accreditation never published is "not found". Rate-limited per client address
-(``VERIFY_RATE_LIMIT``, default 60 a minute: each answer reads the scope history).
+(``VERIFY_RATE_LIMIT``, default 60 a minute: each answer reads the scope history) — one budget
+shared with the API's ``/api/v1/<ab>/verify/<number>`` (:data:`verify_limit`).
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from flask import Blueprint, current_app, render_template, request
@@ -23,23 +25,41 @@ from accreditor.extensions import limiter
 bp = Blueprint("verify", __name__, url_prefix="/verify")
 
 SHOWN_LINES = 500  # lines listed on the page; the count says how many there were
+_ISO_DATE = re.compile(r"\A\d{4}-\d{2}-\d{2}\Z")
+
+# One budget per client address for every verification, page and API alike.
+verify_limit = limiter.shared_limit(lambda: current_app.config["VERIFY_RATE_LIMIT"],
+                                    scope="verify", methods=["GET", "HEAD"])
+
+
+def parse_day(raw: str | None) -> tuple[date | None, str | None]:
+    """``on=`` of a verification: empty → today; else exactly YYYY-MM-DD, a real date, not in
+    the future. Returns ``(date, None)`` or ``(None, message)`` (the page and the API)."""
+    today = date.today()
+    if raw is None or not raw.strip():
+        return today, None
+    on = None
+    if _ISO_DATE.match(raw.strip()):
+        try:
+            on = date.fromisoformat(raw.strip())
+        except ValueError:
+            on = None
+    if on is None:
+        return None, _("Give the date as YYYY-MM-DD, e.g. 2025-06-30.")
+    if on > today:
+        return None, _("Only a date up to today can be verified.")
+    return on, None
 
 
 def _date(raw: str | None, errors: dict) -> date:
-    if not raw:
-        return date.today()
-    try:
-        on = date.fromisoformat(raw.strip())
-    except ValueError:
-        errors["on"] = _("Give the date as YYYY-MM-DD, e.g. 2025-06-30.")
-        return date.today()
-    if on > date.today():
-        errors["on"] = _("Only a date up to today can be verified.")
-    return on
+    on, problem = parse_day(raw)
+    if problem:
+        errors["on"] = problem
+    return on or date.today()
 
 
 @bp.get("/")
-@limiter.limit(lambda: current_app.config["VERIFY_RATE_LIMIT"])
+@verify_limit
 def verify():
     number = (request.args.get("number") or "").strip()[:60]
     ab = (request.args.get("ab") or "").strip()[:40]

@@ -692,9 +692,9 @@ def set_inactive(acc: Accreditation, *, active: bool) -> None:
 # -- history ----------------------------------------------------------------------------------
 
 
-def scope_as_of(acc: Accreditation, on: date) -> list[ScopeItem]:
-    """The items accredited on ``on``: each item's latest event effective on or before that date
-    says its status then."""
+def _accredited_ids_as_of(acc_id: int, on: date):
+    """SELECT of the ids of the items accredited on ``on``: each item's latest event effective
+    on or before that date says its status then."""
     ranked = (
         select(
             ScopeEvent.scope_item_id,
@@ -704,16 +704,30 @@ def scope_as_of(acc: Accreditation, on: date) -> list[ScopeItem]:
                 order_by=(ScopeEvent.effective_on.desc(), ScopeEvent.id.desc()),
             ).label("rn"),
         )
-        .where(ScopeEvent.accreditation_id == acc.id, ScopeEvent.effective_on <= on)
+        .where(ScopeEvent.accreditation_id == acc_id, ScopeEvent.effective_on <= on)
         .subquery()
     )
-    accredited_ids = select(ranked.c.scope_item_id).where(
+    return select(ranked.c.scope_item_id).where(
         ranked.c.rn == 1, ranked.c.to_status == ItemStatus.accredited.value
     )
+
+
+def scope_as_of(acc: Accreditation, on: date) -> list[ScopeItem]:
+    """The items accredited on ``on`` (ORM objects, in schedule order)."""
     return list(db.session.execute(
-        select(ScopeItem).where(ScopeItem.id.in_(accredited_ids))
+        select(ScopeItem).where(ScopeItem.id.in_(_accredited_ids_as_of(acc.id, on)))
         .order_by(ScopeItem.position, ScopeItem.id)
     ).scalars())
+
+
+def scope_rows_as_of(acc_id: int, on: date) -> list:
+    """``scope_as_of`` as plain rows (position, summary, fields): the public verification reads
+    up to thousands of lines and needs no ORM objects."""
+    return list(db.session.execute(
+        select(ScopeItem.position, ScopeItem.summary, ScopeItem.fields)
+        .where(ScopeItem.id.in_(_accredited_ids_as_of(acc_id, on)))
+        .order_by(ScopeItem.position, ScopeItem.id)
+    ).all())
 
 
 def item_history(acc: Accreditation) -> list[ScopeEvent]:
