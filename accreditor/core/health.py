@@ -1,10 +1,12 @@
-"""``/healthz``: database and Redis reachability as JSON (200 when all configured parts answer)."""
+"""``/healthz``: database and Redis reachability as JSON (200 when all configured parts answer);
+``/livez``: the process answers (no database, no Redis) — also the trivial endpoint
+``bench/directory.py`` compares every public page with."""
 
 from __future__ import annotations
 
 import time
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy import text
 
 bp = Blueprint("health", __name__)
@@ -40,3 +42,9 @@ def healthz():
 
     ok = all(c["ok"] for c in checks.values())
     return jsonify({"status": "ok" if ok else "unavailable", "checks": checks}), 200 if ok else 503
+
+
+@bp.get("/livez")
+def livez():
+    """Liveness: "ok" as plain text, touching nothing (no database, no session, no template)."""
+    return Response("ok", mimetype="text/plain")
