@@ -463,21 +463,6 @@ def test_the_search_pages_run_the_same_statements_for_6_and_34_entries(tenant_a,
     assert statements() == small
 
 
-def test_the_cab_page_runs_the_same_statements_for_5_and_2000_lines(tenant_a, client,
-                                                                   count_queries):
-    def statements(n: int, number: str) -> int:
-        acc = big(tenant_a, n, legal_name=f"Lab {n}", number=number)
-        suspend(tenant_a, acc.id, item_ids(tenant_a, acc.id)[:3])
-        url = f"/alpha/directory/{number}"
-        page(client, url)
-        with count_queries() as q:
-            body = page(client, url)
-        assert 'data-testid="suspended-items"' in body
-        return q.count
-
-    assert statements(5, "S-5") == statements(2000, "S-2000")
-
-
 def test_the_cab_page_past_its_last_page_says_so_and_links_to_the_last(tenant_a, client,
                                                                         monkeypatch):
     monkeypatch.setattr(services, "LINES_PAGE_SIZE", 2)

@@ -273,6 +273,7 @@ def test_the_entry_page_runs_the_same_statements_for_5_and_2000_lines(tenant_a, 
         with count_queries() as q:
             body = page(client, url)
         assert "partially suspended" in body
+        assert 'data-testid="suspended-items"' in body  # the suspended lines are named
         return q.count
 
     assert statements(5, "S-5") == statements(2000, "S-2000")
