@@ -32,8 +32,6 @@ from accreditor.directory.models import (
 )
 from accreditor.directory.verify_views import parse_day, verify_limit
 from accreditor.extensions import db, limiter
-from accreditor.refdata.models import ScopeType
-from accreditor.scopes.schemas import SCHEMAS
 from accreditor.tenants.models import Tenant
 
 bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
@@ -101,14 +99,6 @@ def _active_tenant(slug: str) -> Tenant | None:
         return None
     return db.session.execute(select(Tenant).where(
         Tenant.slug == slug, Tenant.is_active)).scalar_one_or_none()
-
-
-def _public_fields(scope_type: str):
-    """The programme's schedule field names (what a public line may carry)."""
-    try:
-        return [f.name for f in SCHEMAS[ScopeType(scope_type)]]
-    except (KeyError, ValueError):
-        return []
 
 
 def _documents(entry: DirectoryEntry) -> dict[str, datetime | None]:
@@ -237,7 +227,7 @@ def verify(tenant_slug: str, number: str):
     if not answer.found:
         return _not_found()
     entry, tenant = answer.entry, answer.tenant
-    names = set(_public_fields(entry.scope_type))
+    names = set(services.public_field_names(entry.scope_type))
     body = http.dumps({
         "accreditation_number": entry.number,
         "tenant": tenant.slug,

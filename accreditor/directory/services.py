@@ -228,12 +228,17 @@ def publish_outcome(accreditation, *, decision=None, today: date | None = None) 
     return Outcome("published", entry)
 
 
+def public_field_names(scope_type: str) -> list[str]:
+    """The programme's schedule field names: all a public line may carry of its fields."""
+    try:
+        return [f.name for f in SCHEMAS[ScopeType(scope_type)]]
+    except (KeyError, ValueError):
+        return []
+
+
 def _lines(acc_id: int, scope_type: str, statuses: tuple[str, ...]) -> list[dict]:
     """The public lines: position, status, summary and the programme's schedule fields only."""
-    try:
-        names = [f.name for f in SCHEMAS[ScopeType(scope_type)]]
-    except (KeyError, ValueError):
-        names = []
+    names = public_field_names(scope_type)
     rows = db.session.execute(
         select(ScopeItem.position, ScopeItem.status, ScopeItem.summary, ScopeItem.fields)
         .where(ScopeItem.accreditation_id == acc_id, ScopeItem.status.in_(statuses))

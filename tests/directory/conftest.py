@@ -25,6 +25,13 @@ TODAY = date.today()
 GRANTED = TODAY - timedelta(days=400)
 
 
+def page(client, url: str, status: int = 200) -> str:
+    """GET a public page, assert its status, return its text."""
+    resp = client.get(url)
+    assert resp.status_code == status, (url, resp.status_code)
+    return resp.get_data(as_text=True)
+
+
 def load_acc(acc_id: int) -> Accreditation:
     return db.session.execute(select(Accreditation).where(Accreditation.id == acc_id)
                               .options(joinedload(Accreditation.programme))).scalar_one()

@@ -27,17 +27,11 @@ from tests.directory.conftest import (
     item_ids,
     load_acc,
     months_ago,
+    page,
     suspend,
     withdraw,
 )
 from tests.factories import MS_LINE, create_accreditation, create_cab
-
-
-def page(client, url: str, status: int = 200) -> str:
-    resp = client.get(url)
-    assert resp.status_code == status, (url, resp.status_code)
-    return resp.get_data(as_text=True)
-
 
 HIT = re.compile(r'data-testid="hit">\s*<h3[^>]*><a href="([^"]+)">([^<]+)</a>')
 

@@ -28,17 +28,12 @@ from tests.directory.conftest import (
     item_ids,
     load_acc,
     months_ago,
+    page,
     suspend,
     withdraw,
 )
 from tests.documents.helpers import PDF
 from tests.factories import create_cab_user
-
-
-def page(client, url: str, status: int = 200) -> str:
-    resp = client.get(url)
-    assert resp.status_code == status, resp.status_code
-    return resp.get_data(as_text=True)
 
 
 def test_the_entry_page_shows_what_the_ab_publishes(tenant_a, client):
