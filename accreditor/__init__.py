@@ -44,7 +44,17 @@ def _init_extensions(app: Flask) -> None:
     from accreditor.core import audit, jobs, tenancy, web
     from accreditor.core.db import sqlite_pragmas
     from accreditor.core.errors import register_error_handlers
-    from accreditor.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
+    from accreditor.directory import cache as directory_cache
+    from accreditor.extensions import (
+        babel,
+        bootstrap,
+        cache,
+        csrf,
+        db,
+        limiter,
+        login_manager,
+        migrate,
+    )
 
     db.init_app(app)
     from accreditor.directory.search import include_name
@@ -58,11 +68,18 @@ def _init_extensions(app: Flask) -> None:
     if not app.config.get("RATELIMIT_STORAGE_URI"):
         app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "memory://"
     limiter.init_app(app)
+    if not app.config.get("CACHE_TYPE"):
+        if app.config.get("REDIS_URL"):
+            app.config.update(CACHE_TYPE="RedisCache", CACHE_REDIS_URL=app.config["REDIS_URL"])
+        else:
+            app.config["CACHE_TYPE"] = "SimpleCache"
+    cache.init_app(app)
     with app.app_context():
         sqlite_pragmas(db.engine)
     tenancy.install_listeners()
     audit.install_listeners()
     jobs.install_listeners()
+    directory_cache.install_listeners()
     web.init_app(app)
     register_error_handlers(app)
 

@@ -76,6 +76,15 @@ class Config:
     # publish. The test suite turns it off except where exports are under test.
     DIRECTORY_EXPORTS = True
 
+    # Public directory answers (search pages, API list) are cached this many seconds at most,
+    # and until the next publish (accreditor.directory.cache); 0 turns the cache off. Storage:
+    # Redis with REDIS_URL, else the process's memory (CACHE_* are Flask-Caching's settings and
+    # override that choice).
+    DIRECTORY_CACHE_SECONDS = 60
+    CACHE_DEFAULT_TIMEOUT = 60
+    CACHE_KEY_PREFIX = "accreditor:"
+    CACHE_THRESHOLD = 500  # entries kept in memory (SimpleCache), each one page of results
+
     # Behind a reverse proxy: how many proxies to trust for X-Forwarded-For/-Proto/-Host
     # (0 = not behind a proxy). Without it every client has the proxy's IP (login throttling!).
     PROXY_FIX = 0
@@ -156,6 +165,7 @@ class TestingConfig(Config):
     LOG_LEVEL = "WARNING"
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     DIRECTORY_EXPORTS = False  # the `directory_exports` fixture turns it on
+    DIRECTORY_CACHE_SECONDS = 0  # the `directory_cache` fixture turns it on
     SEARCH_RATE_LIMIT = "100000 per minute"  # the suite searches a lot; one test lowers it
 
 

@@ -2,6 +2,7 @@
 
 from flask_babel import Babel
 from flask_bootstrap import Bootstrap5
+from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -19,3 +20,5 @@ babel = Babel()
 bootstrap = Bootstrap5()
 # Only routes decorated with ``limiter.limit`` are limited (public forms, the public API).
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+# Short-lived public answers (accreditor.directory.cache); its backend is set in create_app.
+cache = Cache()

@@ -23,7 +23,7 @@ from accreditor.core.permissions import public_endpoint
 from accreditor.core.tenancy import tenant_scope
 from accreditor.core.web import external_url
 from accreditor.decisions.models import ScheduleVersion
-from accreditor.directory import search, services
+from accreditor.directory import cache, search, services
 from accreditor.directory.models import (
     DirectoryEntry,
     DirectoryEvent,
@@ -67,6 +67,15 @@ def accreditations():
         query = search.parse(request.args)
     except search.QueryError as exc:
         return http.error_response(400, str(exc), code=exc.code, details=exc.errors)
+    body, newest = cache.remember("api-list", (request.host_url, request.full_path),
+                                  lambda: _list_body(query))
+    # An entry leaving the results (suspended, listing ended) changes the list without a newer
+    # published_at among what is left: the list revalidates by ETag only.
+    return http.conditional(lambda: body, http.etag_of(body), newest, use_date=False)
+
+
+def _list_body(query: search.Query) -> tuple[bytes, datetime | None]:
+    """The list's JSON and its newest entry's publication (a pair the cache keeps)."""
     result = search.search(query, facets=False)
     items = [{
         "tenant": hit.tenant_slug,
@@ -85,10 +94,7 @@ def accreditations():
     body = http.dumps({"items": items, "total": result.total,
                        "total_exact": result.total_exact, "page": query.page,
                        "per_page": query.per_page, "pages": result.pages})
-    newest = max((hit.entry.published_at for hit in result.hits), default=None)
-    # An entry leaving the results (suspended, listing ended) changes the list without a newer
-    # published_at among what is left: the list revalidates by ETag only.
-    return http.conditional(lambda: body, http.etag_of(body), newest, use_date=False)
+    return body, max((hit.entry.published_at for hit in result.hits), default=None)
 
 
 # -- one accreditation ------------------------------------------------------------------------------

@@ -57,6 +57,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from accreditor.core.tenancy import ALL_TENANTS
+from accreditor.directory import cache
 from accreditor.directory.models import (
     FOREVER,
     DirectoryEntry,
@@ -1008,6 +1009,7 @@ def index_entry(entry: DirectoryEntry, lines: list[dict]) -> None:
     after = _contributions(entry_id)
     after.subtract(before)
     _apply_counts(after, pg)
+    cache.changed()
 
 
 def rebuild_index(*, tenant_id: int | None = None) -> int:
@@ -1043,6 +1045,7 @@ def rebuild_index(*, tenant_id: int | None = None) -> int:
         last = batch[-1].id
     db.session.execute(text(_values_sql(pg, where)), params)
     _recount(tenant_id)
+    cache.changed()
     return count
 
 

@@ -23,16 +23,19 @@ from flask import (
     render_template,
     request,
     send_file,
+    session,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from sqlalchemy import select
 
 from accreditor.certificates import services as certificates
 from accreditor.core.permissions import public_endpoint
 from accreditor.core.storage import ScanStatus
-from accreditor.directory import search, services
+from accreditor.directory import cache, search, services
 from accreditor.directory.models import (
     LINE_STATUS_LABELS,
     SANCTION_LABELS,
@@ -161,7 +164,16 @@ def page_window(page: int, pages: int, around: int = 2) -> list[int | None]:
 
 def search_page(*, tenant=None):
     """The directory search page: every active AB's entries (``tenant`` None) or one AB's.
-    Bad parameters answer 400 with each message beside its field; never a 500."""
+    Bad parameters answer 400 with each message beside its field; never a 500. The page a
+    visitor without a session sees is the same for everyone: it is cached until the directory
+    changes (``directory.cache``); signed-in users and pending messages get it rendered."""
+    if current_user.is_authenticated or session.get("_flashes"):
+        return _search_page(tenant)
+    return cache.remember("page", (request.host_url, request.full_path, get_locale()),
+                          lambda: _search_page(tenant))
+
+
+def _search_page(tenant):
     tenant_page = tenant is not None
     endpoint = "tenant.directory.index" if tenant_page else "public_directory.index"
     per_page = services.LIST_PAGE_SIZE
