@@ -29,6 +29,13 @@ two ABs share, countries and programmes for the filters. Then, per case:
 * **SQL** (``--sql``): statements per request through the test client (transaction control not
   counted).
 
+The server caches anonymous search pages and the API list until the directory changes
+(``accreditor.directory.cache``, ``DIRECTORY_CACHE_SECONDS``): after the warm-up, the HTTP
+figures of those cases are cache hits — the repeated, popular searches. ``--cold`` adds a
+unique ``bench=<n>`` argument to every search and API-list request (the app ignores it; the
+cache key holds it), so every HTTP request is computed: the cost of a search nobody asked
+before. The in-process figures are always computed (the cache is off there).
+
 Only 2xx/3xx answers are timed; the status counts of every case are printed. A case with any
 5xx, or more than 1 % other failures (4xx, 429, connection errors), is marked FAILED and the
 bench exits non-zero. The tables printed at the end are markdown, ready for
@@ -220,6 +227,18 @@ class _Client:
         self.conn.close()
 
 
+_CACHED_PATHS = ("/directory/", "/api/v1/accreditations")
+_counter = iter(range(1, 1 << 62))
+
+
+def cold(url: str) -> str:
+    """``url`` made unique when the server would cache it (``--cold``)."""
+    path = urlsplit(url).path
+    if not (path.endswith("/directory/") or path.startswith(_CACHED_PATHS)):
+        return url
+    return f"{url}{'&' if '?' in url else '?'}bench={os.getpid()}-{next(_counter)}"
+
+
 def timed_requests(get, urls: list[str], requests: int) -> dict:
     """Warm every URL once, then ``max(requests, len(urls))`` requests round-robin over them;
     ``get(url) -> (status, ms)``. Only 2xx/3xx answers are timed."""
@@ -239,14 +258,15 @@ def timed_requests(get, urls: list[str], requests: int) -> dict:
 
 
 def _worker(args) -> tuple[int, dict[int, int]]:
-    base, urls, seconds, offset = args
+    base, urls, seconds, offset, make_cold = args
     client = _Client(base)
     statuses: dict[int, int] = {}
     ok = 0
     i = offset
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
-        status, _ms = client.get(urls[i % len(urls)])
+        url = urls[i % len(urls)]
+        status, _ms = client.get(cold(url) if make_cold else url)
         i += 1
         statuses[status] = statuses.get(status, 0) + 1
         ok += is_ok(status)
@@ -255,13 +275,15 @@ def _worker(args) -> tuple[int, dict[int, int]]:
 
 
 def run_case(base: str, urls: list[str], requests: int, seconds: float,
-             concurrency: int) -> dict:
+             concurrency: int, make_cold: bool = False) -> dict:
     client = _Client(base)
-    r = timed_requests(client.get, urls, requests)
+    get = (lambda url: client.get(cold(url))) if make_cold else client.get
+    r = timed_requests(get, urls, requests)
     client.close()
     with multiprocessing.Pool(concurrency) as pool:
         t0 = time.perf_counter()
-        results = pool.map(_worker, [(base, urls, seconds, k * 7) for k in range(concurrency)])
+        results = pool.map(_worker, [(base, urls, seconds, k * 7, make_cold)
+                                     for k in range(concurrency)])
         elapsed = time.perf_counter() - t0
     statuses = dict(r["statuses"])
     for _ok, st in results:
@@ -277,7 +299,9 @@ def build_app(url: str):
 
     return create_app({"ENV": "testing", "SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": None,
                        "RATELIMIT_ENABLED": False, "LOG_LEVEL": "WARNING",
-                       "DIRECTORY_EXPORTS": False})
+                       "DIRECTORY_EXPORTS": False,
+                       # the app's own work per request: every search computed, never cached
+                       "DIRECTORY_CACHE_SECONDS": 0})
 
 
 def in_process(url: str, case_list: list[tuple[str, list[str]]], requests: int) -> dict:
@@ -363,6 +387,9 @@ def main() -> int:
                         help="also count SQL statements per request (in-process, test client)")
     parser.add_argument("--sql-only", action="store_true",
                         help="only count SQL statements per request (no server needed)")
+    parser.add_argument("--cold", action="store_true",
+                        help="make every search and API-list request unique (never a cache "
+                             "hit on the server)")
     parser.add_argument("--only", default="", help="comma-separated words: run the cases "
                         "whose name has one of them (the trivial endpoint always runs)")
     args = parser.parse_args()
@@ -390,7 +417,8 @@ def main() -> int:
     if args.base != "-":
         rows, trivial = [], None
         for name, urls in case_list:
-            r = run_case(args.base, urls, args.requests, args.seconds, args.concurrency)
+            r = run_case(args.base, urls, args.requests, args.seconds, args.concurrency,
+                         args.cold)
             any_failed |= r["failed"]
             print(f"  HTTP {name}: {r['n']} requests, {_statuses(r)}; slowest: "
                   + ", ".join(f"{u} {ms:.0f} ms" for ms, u in r["slowest"]), flush=True)
@@ -402,7 +430,9 @@ def main() -> int:
                 f"{_ms(r['p95'])} | {_ratio(r['p95'], trivial['p95'])} | {r['rps']:.0f} | "
                 f"{r['rps'] / trivial['rps'] * 100 if trivial['rps'] else 0:.0f} % | "
                 f"{sql.get(name, '')} |")
-        print("\nHTTP (client and server on the same machine: client CPU included)\n")
+        print("\nHTTP (client and server on the same machine: client CPU included; "
+              + ("every search computed: --cold" if args.cold else
+                 "searches repeated: cache hits after the warm-up") + ")\n")
         print("| case | HTTP status × count | timed | p50 ms | p95 ms | p95 vs trivial | "
               "req/s | req/s vs trivial | SQL/request |")
         print("|---|---|---|---|---|---|---|---|---|")

@@ -80,8 +80,8 @@ PROGRAMMES = tuple(t.value for t in ScopeType)
 STATUSES = tuple(s.value for s in PublicStatus)
 FACETS = ("tenant", "programme", "status", "country", "iaf_code", "field")
 FACET_LIMIT = 20  # values shown per facet, the most frequent first
-COUNT_CAP = 500  # a search counts its matches up to this; beyond, "more than COUNT_CAP"
-FACET_CAP = 500  # facet counts are over at most this many matches (the first by name)
+COUNT_CAP = 5000  # a search counts its matches up to this; beyond, "more than COUNT_CAP"
+FACET_CAP = 500  # facet counts are over at most this many matches (the first the index gives)
 MAX_TERMS = 12  # query terms kept (words and phrases)
 MAX_TERM_WORDS = 8  # words kept per phrase
 DOC_CHARS = 200_000  # scope text indexed per entry
@@ -594,11 +594,19 @@ def _run(query: Query, tq: TextQuery, today: date, facets: bool, pg: bool) -> Re
     parts: list[str] = []
     multi = [k for k in MULTI_KINDS if getattr(query, k)]
     if tq or multi:
-        # Bounded work whatever the number of matches: the total is counted up to COUNT_CAP
-        # (beyond: "more than"), the facets over at most FACET_CAP matches (in name order), and
-        # the page is the top of two small sets — the rows whose number or names can rank
-        # them above tier 3 (few: found through the names' trigram index), and the first
-        # other matches in name order (off the sort_key index, stopping early).
+        # Bounded work whatever the number of matches. ``n`` counts the wanted matches (words
+        # and filters) up to COUNT_CAP + 1, through the document's index. Then the page comes
+        # one of two ways, chosen by that count inside the statement (the other part is a
+        # one-time false filter: never run):
+        # * few (≤ COUNT_CAP): every wanted match, read through the index, tiered and sorted;
+        # * many: each tier's first rows off the sort_key index (tier 0 by the number, tiers
+        #   1-2 the names, tier 3 the rest), stopping early — a common word's matches are
+        #   dense in name order, so ``top`` of them are found within ~top / share rows.
+        # Walking the sort_key index for a rare match reads each row's document (~20 µs a
+        # row, out of line on PostgreSQL) through most of the directory; sorting every match
+        # of a common word reads them all (~1 µs each): the count picks the cheap one.
+        # The facets are counted over the first FACET_CAP + 1 matches as they come out of
+        # the index (no sort).
         if tq:
             match, tier, tiers = _text_match(sql, tq, query.q)
         else:  # only IAF/field filters: the rows carrying one of the values, by index
@@ -609,53 +617,57 @@ def _run(query: Query, tq: TextQuery, today: date, facets: bool, pg: bool) -> Re
         found = f"{visible_rows} AND {match}"
         wanted = f"{found} AND {_filters(sql, query, 's')}"
         top = sql.p(offset + query.per_page, Integer())
-        # One part per tier, each its first ``top`` rows in name order: the planner takes the
-        # sort_key index and stops early when a tier is common, or an index on the condition
-        # (the number, the names' trigrams, the document) and sorts when it is rare.
+        cap = sql.p(COUNT_CAP, Integer())
+        ctes = [f"n AS MATERIALIZED (SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM "
+                f"directory_search s WHERE {wanted} LIMIT {sql.p(COUNT_CAP + 1, Integer())}) "
+                "t)"]
+        few, many = (f"(SELECT n.n FROM n) <= {cap}", f"(SELECT n.n FROM n) > {cap}")
         by_name = _order(sql, query, "s", False)
-        if tq and query.sort == "relevance":
-            # Tiers 1 and 2 (names) in one pass, the rest (tier 3) in name order. On
-            # PostgreSQL tier 3 is sorted after a bitmap scan of the document index, never by
-            # walking the sort_key index: for a word thousands of names share and scope text
-            # rarely holds ("Horizon"), that walk crossed most of the directory checking the
-            # word on each row to find 20 non-name matches (~700 ms at 100,000 entries; ~17 ms
-            # this way; broad scope words go from ~11 to ~40 ms; docs/search.md).
-            rest_order = by_name.replace("s.sort_key", "s.sort_key || ''", 1) if pg else by_name
-            selects = [f"SELECT s.entry_id, s.sort_key, s.number, 0 AS tier FROM "
-                       f"directory_search s WHERE {wanted} AND {tiers[0]} ORDER BY {by_name} "
-                       f"LIMIT {top}",
-                       f"SELECT s.entry_id, s.sort_key, s.number, {tier} AS tier FROM "
-                       f"directory_search s WHERE {wanted} AND (({tiers[1]}) OR ({tiers[2]})) "
-                       f"ORDER BY tier, {by_name} LIMIT {top}",
-                       f"SELECT s.entry_id, s.sort_key, s.number, 3 AS tier FROM "
-                       f"directory_search s WHERE {wanted} AND {tiers[3]} ORDER BY {rest_order} "
-                       f"LIMIT {top}"]
+        # Sorting after the index scan: on PostgreSQL ``|| ''`` keeps the planner off the
+        # sort_key index (its estimates for the document match are poor).
+        sorted_order = by_name.replace("s.sort_key", "s.sort_key || ''", 1) if pg else by_name
+        ranked = tq and query.sort == "relevance"
+        selects = [f"SELECT s.entry_id, s.sort_key, s.number, {tier if ranked else '3'} AS tier "
+                   f"FROM directory_search s WHERE {wanted} AND {few} ORDER BY "
+                   f"{'tier, ' if ranked else ''}{sorted_order} LIMIT {top}"]
+        if ranked:
+            # Many: the name tiers (1, 2) from every match, sorted — their rows are read
+            # through the index once; tier 3 in name order off the sort_key index (dense
+            # enough with more than COUNT_CAP matches) and only when tiers 0-2 do not fill
+            # the page already.
+            ctes.append(f"k AS MATERIALIZED (SELECT s.entry_id, s.sort_key, s.number, {tier} "
+                        f"AS tier FROM directory_search s WHERE {wanted} AND {many} AND "
+                        f"(({tiers[1]}) OR ({tiers[2]})) ORDER BY tier, {sorted_order} "
+                        f"LIMIT {top})")
+            selects += [f"SELECT s.entry_id, s.sort_key, s.number, 0 AS tier FROM "
+                        f"directory_search s WHERE {wanted} AND {many} AND {tiers[0]} ORDER BY "
+                        f"{by_name} LIMIT {top}",
+                        "SELECT k.entry_id, k.sort_key, k.number, k.tier FROM k",
+                        f"SELECT s.entry_id, s.sort_key, s.number, 3 AS tier FROM "
+                        f"directory_search s WHERE {wanted} AND {many} AND "
+                        f"(SELECT COUNT(*) FROM k) < {top} AND {tiers[3]} "
+                        f"ORDER BY {by_name} LIMIT {top}"]
         else:
-            selects = [f"SELECT s.entry_id, s.sort_key, s.number, {tier} AS tier FROM "
-                       f"directory_search s WHERE {wanted} ORDER BY {by_name} LIMIT {top}"]
+            selects.append(f"SELECT s.entry_id, s.sort_key, s.number, 3 AS tier FROM "
+                           f"directory_search s WHERE {wanted} AND {many} ORDER BY {by_name} "
+                           f"LIMIT {top}")
         page = " UNION ALL ".join(f"SELECT * FROM ({x}) t{i}" for i, x in enumerate(selects))
-        ctes: list[str] = []
         parts.append(
             _ROW.format(kind="'hit'", value="CAST(h.entry_id AS VARCHAR(20))", n="h.tier",
                         pos=f"ROW_NUMBER() OVER (ORDER BY {_order(sql, query, 'h', True)})")
             + f" FROM (SELECT * FROM ({page}) x ORDER BY {_order(sql, query, 'x', True)} "
             f"{limit}) h")
-        filtered = any(getattr(query, k) for k in ("tenant", *_FILTERS))
-        if filtered or not facets or COUNT_CAP != FACET_CAP:
-            # (else m below, the first matches without filters, counts them as well)
-            parts.append(_ROW.format(kind="'total'", value="''", n="COUNT(*)", pos="0")
-                         + f" FROM (SELECT 1 AS one FROM directory_search s WHERE {wanted} "
-                         f"LIMIT {sql.p(COUNT_CAP + 1, Integer())}) t")
+        parts.append(_ROW.format(kind="'total'", value="''", n="n.n", pos="0") + " FROM n")
         if facets:
-            # The first matches by name (ids only: sorting narrow rows), then their columns;
             # ``codes`` (out of line) only when a filter reads it, the codes from their rows.
             codes = "s.codes" if multi else "'' AS codes"
+            # The sample is the first matches in table order, which ``rebuild_index`` writes
+            # scrambled on PostgreSQL (a pseudo-random sample, no sort); SQLite keeps its rows
+            # by id (AB by AB), so there the matches are sorted by the same scramble first.
+            scramble = "" if pg else f" ORDER BY {SCRAMBLE.format(id='s.entry_id')}"
             ctes.append(f"m AS MATERIALIZED (SELECT s.entry_id, s.tenant_id, s.scope_type, "
-                        f"s.status, s.country, {codes} FROM directory_search s WHERE "
-                        f"s.entry_id IN (SELECT s.entry_id FROM directory_search s WHERE "
-                        f"{found} ORDER BY {by_name} "
-                        f"LIMIT {sql.p(FACET_CAP + 1, Integer())}))")
-            # (m's own filtered total is not the total: that is the count above)
+                        f"s.status, s.country, {codes} FROM directory_search s WHERE {found}"
+                        f"{scramble} LIMIT {sql.p(FACET_CAP + 1, Integer())})")
             parts += _count_parts(sql, query, "1", _VALUES_OF_M, "sample_total")
             parts.append(_ROW.format(kind="'sampled'", value="''", n="COUNT(*)", pos="0")
                          + " FROM m WHERE 1 = 1")
@@ -697,7 +709,17 @@ def _run(query: Query, tq: TextQuery, today: date, facets: bool, pg: bool) -> Re
     hits_order: list[tuple[int, int, int]] = []
     total, sampled = None, 0
     counts: dict[str, list[tuple[str, str | None, int]]] = {name: [] for name in FACETS}
-    rows = db.session.execute(stmt, sql.params).all()
+    if pg:
+        # The planner does not cost reading a document out of line: for a word with filters
+        # that few of its matches pass, its estimate (the selectivities multiplied) made a
+        # sequential scan checking every row's document look cheap (~300 ms at 100,000 rows;
+        # through the document's index ~5 ms). Sequential scans are off from here to the end
+        # of the transaction (every part of the statement has an index to use; what a caller
+        # runs after it — the page's entries and labels by key — does too).
+        db.session.execute(text("SET LOCAL enable_seqscan = off"))
+        rows = db.session.execute(stmt, sql.params).all()
+    else:
+        rows = db.session.execute(stmt, sql.params).all()
     own = {str(v).partition(":")[0] for k, v, _n, _p in rows if k == "own_code"}
     for kind, value, n, pos in rows:
         if kind == "own_code":
@@ -887,7 +909,8 @@ def _insert_sql(pg: bool) -> list[str]:
             f"INSERT INTO directory_search ({cols}, codes, tsv, tsw) SELECT {loaded}, {codes}, "
             f"d.tsv, strip(d.tsv) FROM {_LOAD} r CROSS JOIN LATERAL (SELECT to_tsvector("
             f"'simple', regexp_replace(r.head || ' ' || COALESCE({lines}, ''), "
-            "'[^[:alnum:]]+', ' ', 'g')) AS tsv) d"]
+            "'[^[:alnum:]]+', ' ', 'g')) AS tsv) d "
+            f"ORDER BY {SCRAMBLE.format(id='r.entry_id')}"]
     lines, codes = (x.replace(":entry_id", "r.entry_id") for x in (_SQLITE_LINES, _SQLITE_CODES))
     return [f"INSERT INTO directory_search ({cols}, codes) SELECT {loaded}, {codes} "
             f"FROM {_LOAD} r",
@@ -1012,6 +1035,14 @@ def index_entry(entry: DirectoryEntry, lines: list[dict]) -> None:
     cache.changed()
 
 
+SCRAMBLE = "(({id} * 2654435761) % 4294967296)"  # Knuth's multiplicative hash, in SQL
+
+
+def _scrambled(entry_id: int) -> int:
+    """A fixed pseudo-random position for an entry (``SCRAMBLE``)."""
+    return (entry_id * 2654435761) % 4294967296
+
+
 def rebuild_index(*, tenant_id: int | None = None) -> int:
     """Rebuild the search index and facet values of every entry (of one tenant) in bulk, from
     the directory tables alone; returns how many entries were indexed. ``flask directory
@@ -1030,19 +1061,21 @@ def rebuild_index(*, tenant_id: int | None = None) -> int:
         if not pg:
             db.session.execute(text(
                 "INSERT INTO directory_fts_words (directory_fts_words) VALUES ('delete-all')"))
-    count, last = 0, 0
-    while True:
-        stmt = (select(*_ENTRY_COLUMNS).where(DirectoryEntry.id > last)
-                .order_by(DirectoryEntry.id).limit(5000)
-                .execution_options(**{ALL_TENANTS: True}))
-        if tenant_id is not None:
-            stmt = stmt.where(DirectoryEntry.tenant_id == tenant_id)
-        batch = db.session.execute(stmt).all()
-        if not batch:
-            break
-        _write_rows([_row(e) for e in batch], pg)
+    # The rows are written in a scrambled (fixed) order, not by id: the facet counts of a broad
+    # search are taken over its first FACET_CAP matches as the index returns them, in table
+    # order, and entries by id come AB by AB — that sample would show one or two ABs.
+    ids_stmt = select(DirectoryEntry.id).execution_options(**{ALL_TENANTS: True})
+    if tenant_id is not None:
+        ids_stmt = ids_stmt.where(DirectoryEntry.tenant_id == tenant_id)
+    ids = sorted(db.session.execute(ids_stmt).scalars(), key=_scrambled)
+    count = 0
+    for start in range(0, len(ids), 5000):
+        batch = db.session.execute(
+            select(*_ENTRY_COLUMNS).where(DirectoryEntry.id.in_(ids[start:start + 5000]))
+            .execution_options(**{ALL_TENANTS: True})).all()
+        _write_rows(sorted((_row(e) for e in batch), key=lambda r: _scrambled(r["entry_id"])),
+                    pg)
         count += len(batch)
-        last = batch[-1].id
     db.session.execute(text(_values_sql(pg, where)), params)
     _recount(tenant_id)
     cache.changed()

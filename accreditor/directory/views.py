@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from urllib.parse import urlencode
 
 from flask import (
     Blueprint,
@@ -110,10 +111,17 @@ def _label(name: str, value: str) -> str:
     return value
 
 
+URL_SAFE = "!$'()*,/:;?@"  # what werkzeug leaves unencoded in a query string
+
+
 def _links(endpoint: str, query: search.Query, per_page: int, tenant_page: bool):
     """``link(**changes)``: the URL of this page for ``query`` with ``changes`` (any change
     of filter, words or sort goes back to page 1 unless a page is given). Arguments come from
     ``Query.args()`` so every link is shareable; the default page size is left out."""
+
+    # The path once; each link adds its arguments encoded as url_for does (a page has ~100
+    # links: building each through the URL map cost ~4 ms a page).
+    path = url_for(endpoint)
 
     def link(**changes) -> str:
         changes.setdefault("page", 1)
@@ -125,7 +133,7 @@ def _links(endpoint: str, query: search.Query, per_page: int, tenant_page: bool)
             args.pop("per_page", None)
         else:
             args["per_page"] = q.per_page
-        return url_for(endpoint, **args)
+        return f"{path}?{urlencode(args, safe=URL_SAFE)}" if args else path
 
     return link
 
