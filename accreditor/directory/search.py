@@ -590,7 +590,10 @@ def _run(query: Query, tq: TextQuery, today: date, facets: bool, pg: bool) -> Re
     sql = _Sql(pg)
     offset = (query.page - 1) * query.per_page
     limit = f"LIMIT {sql.p(query.per_page, Integer())} OFFSET {sql.p(offset, Integer())}"
-    visible_rows = f"s.tenant_id IN ({ACTIVE}) AND s.until >= {sql.p(today, Date())}"
+    # ``+ 0``: the active-tenant check must not drive the plan through the filters index
+    # (tenant_id first): the planner then joined the tenants first and scanned the document's
+    # index once per tenant (50 times: ~80 ms for "IAF 28" with filters; this way ~5 ms).
+    visible_rows = f"s.tenant_id + 0 IN ({ACTIVE}) AND s.until >= {sql.p(today, Date())}"
     parts: list[str] = []
     multi = [k for k in MULTI_KINDS if getattr(query, k)]
     if tq or multi:

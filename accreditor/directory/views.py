@@ -229,6 +229,7 @@ def _search_page(tenant):
         sort=shown.sort if has_words else "name", page=page, pages=pages, link=link,
         sort_labels=sort_labels,
         param_titles=PARAM_TITLES, window=page_window(page, pages),
+        facet_cap=search.FACET_CAP + 1,
         per_page_arg=shown.per_page if shown.per_page != per_page else None,
         box_errors=[errors[k] for k in BOX_PARAMS if k in errors],
         words=_words(result),

@@ -490,4 +490,6 @@ def test_a_broad_search_says_more_than_the_cap(two_abs, client, monkeypatch):
     body = page(client, "/directory/?q=ltd")  # every body of two_abs is a "Ltd"
     assert "More than 1 accreditations match “ltd”." in body
     assert len(hits(body)) == 3  # the page itself lists every match
+    assert "Counts beside the filters are from a sample of 2 matches" in body
+    assert 'data-testid="facets-sampled"' not in page(client, "/directory/?q=precision")
     assert total(page(client, "/directory/?q=precision")) == 1  # under the cap: exact
