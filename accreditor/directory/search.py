@@ -55,6 +55,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, Integer, bindparam, delete, or_, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import defer
 
 from accreditor.core.tenancy import ALL_TENANTS
 from accreditor.directory import cache
@@ -758,6 +759,10 @@ def _load_hits(order: list[tuple[int, int, int]]) -> list[Hit]:
         select(DirectoryEntry, Tenant.slug, Tenant.name)
         .join(Tenant, Tenant.id == DirectoryEntry.tenant_id)
         .where(DirectoryEntry.id.in_(ids))
+        # a result lists names, number, status and programme: not the entry's scope text,
+        # places and contacts (the scope text alone runs to megabytes for a few entries)
+        .options(defer(DirectoryEntry.search_text), defer(DirectoryEntry.locations),
+                 defer(DirectoryEntry.contacts))
         .execution_options(**{ALL_TENANTS: True})).all()
     by_id = {entry.id: (entry, slug, name) for entry, slug, name in rows}
     return [Hit(*by_id[entry_id], tier=tier) for _pos, entry_id, tier in order
