@@ -34,8 +34,10 @@ describes the behaviour; in short:
   value still shows its siblings' counts); each capped to ``FACET_LIMIT`` values by count.
 * **Bounded work** (docs/search.md): a search with words counts up to ``COUNT_CAP`` matches
   (``Result.total_exact`` False beyond: "more than"), takes facet counts over the first
-  ``FACET_CAP`` matches by name (``Result.facets_exact``), and builds its page from each tier's
-  first rows by name — never a pass over every match.
+  ``FACET_CAP`` matches the index gives (rows written in a scrambled order: a pseudo-random
+  sample; ``Result.facets_exact``), and builds its page by sorting every match when there are
+  at most ``COUNT_CAP`` of them, else off the name index — never a walk checking documents for
+  rare matches, never a sort of a common word's matches.
 """
 
 # The statements here are assembled from fixed fragments; every value a user gave is a bind
