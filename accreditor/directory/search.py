@@ -495,7 +495,6 @@ def _text_match(sql: _Sql, tq: TextQuery, q: str) -> tuple[str, str, dict[int, s
 
 
 ACTIVE = "SELECT id FROM tenants WHERE is_active"
-_FILTERS = ("programme", "status", "country", *MULTI_KINDS)
 _ROW = "SELECT {kind} AS kind, {value} AS value, {n} AS n, {pos} AS pos"
 _SCALAR = (("tenant", "m.tenant_id"), ("programme", "m.scope_type"), ("status", "m.status"),
            ("country", "m.country"))
@@ -723,9 +722,7 @@ def _run(query: Query, tq: TextQuery, today: date, facets: bool, pg: bool) -> Re
         # of the transaction (every part of the statement has an index to use; what a caller
         # runs after it — the page's entries and labels by key — does too).
         db.session.execute(text("SET LOCAL enable_seqscan = off"))
-        rows = db.session.execute(stmt, sql.params).all()
-    else:
-        rows = db.session.execute(stmt, sql.params).all()
+    rows = db.session.execute(stmt, sql.params).all()
     own = {str(v).partition(":")[0] for k, v, _n, _p in rows if k == "own_code"}
     for kind, value, n, pos in rows:
         if kind == "own_code":
@@ -1045,12 +1042,8 @@ def index_entry(entry: DirectoryEntry, lines: list[dict]) -> None:
     cache.changed()
 
 
-SCRAMBLE = "(({id} * 2654435761) % 4294967296)"  # Knuth's multiplicative hash, in SQL
-
-
-def _scrambled(entry_id: int) -> int:
-    """A fixed pseudo-random position for an entry (``SCRAMBLE``)."""
-    return (entry_id * 2654435761) % 4294967296
+# A fixed pseudo-random position for an entry: Knuth's multiplicative hash of its id.
+SCRAMBLE = "(({id} * 2654435761) % 4294967296)"
 
 
 def rebuild_index(*, tenant_id: int | None = None) -> int:
@@ -1074,17 +1067,19 @@ def rebuild_index(*, tenant_id: int | None = None) -> int:
     # The rows are written in a scrambled (fixed) order, not by id: the facet counts of a broad
     # search are taken over its first FACET_CAP matches as the index returns them, in table
     # order, and entries by id come AB by AB — that sample would show one or two ABs.
-    ids_stmt = select(DirectoryEntry.id).execution_options(**{ALL_TENANTS: True})
+    # (each batch's INSERT keeps that order too: ``_insert_sql``)
+    ids_stmt = (select(DirectoryEntry.id)
+                .order_by(text(SCRAMBLE.format(id="directory_entries.id")))
+                .execution_options(**{ALL_TENANTS: True}))
     if tenant_id is not None:
         ids_stmt = ids_stmt.where(DirectoryEntry.tenant_id == tenant_id)
-    ids = sorted(db.session.execute(ids_stmt).scalars(), key=_scrambled)
+    ids = list(db.session.execute(ids_stmt).scalars())
     count = 0
     for start in range(0, len(ids), 5000):
         batch = db.session.execute(
             select(*_ENTRY_COLUMNS).where(DirectoryEntry.id.in_(ids[start:start + 5000]))
             .execution_options(**{ALL_TENANTS: True})).all()
-        _write_rows(sorted((_row(e) for e in batch), key=lambda r: _scrambled(r["entry_id"])),
-                    pg)
+        _write_rows([_row(e) for e in batch], pg)
         count += len(batch)
     db.session.execute(text(_values_sql(pg, where)), params)
     _recount(tenant_id)

@@ -81,10 +81,10 @@ def test_other_queries_and_signed_in_users_get_their_own_page(directory_cache_on
     assert hits(page(client, "/directory/?q=precision")) == ["Precision Metrology Ltd"]
     assert hits(page(client, "/directory/?q=kestrel")) == ["Kestrel Calibration Services"]
     assert page(client, "/directory/?q=precision&programme=nonsense", 400)
-    assert "Log out" not in page(client, "/directory/")
+    assert "Sign out" not in page(client, "/directory/")  # the anonymous page, now cached
     login_as(admin_a)
     body = page(client, "/directory/")
-    assert admin_a.name in body, "a signed-in user's page is rendered for them"
+    assert admin_a.name in body and "Sign out" in body, "rendered for the signed-in user"
 
 
 def test_a_cached_api_list_still_revalidates(directory_cache_on, tenant_a, client):
