@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    text,
 )
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
@@ -234,6 +235,13 @@ FOREVER = date(9999, 12, 31)
 TsVector = Text().with_variant(TSVECTOR(), "postgresql")
 
 
+# PostgreSQL: the words of a search row's names (``name_key`` split at its spaces, each cut to
+# 255 characters: a query word is at most 200), as a tsvector of verbatim lexemes (no parser, no
+# dictionary): ``'cal':*`` matches exactly the names with a word starting "cal". GIN-indexed.
+NAME_WORDS = ("array_to_tsvector(string_to_array(regexp_replace({column}, '(\\S{{255}})\\S+', "
+              "'\\1', 'g'), ' '))")
+
+
 class DirectorySearch(Base):
     """The search row of one entry, derived from ``directory_entries``/``directory_lines`` by
     ``search.index_entry`` and ``search.rebuild_index`` (never written otherwise). Public data
@@ -249,6 +257,9 @@ class DirectorySearch(Base):
         Index("ix_directory_search_number_trgm", "number_key", postgresql_using="gin",
               postgresql_ops={"number_key": "gin_trgm_ops"}),
         Index("ix_directory_search_number_key", "number_key"),  # the exact number (tier 0)
+        # PostgreSQL: the names' words (NAME_WORDS), for the name tiers of a search.
+        Index("ix_directory_search_names", text(NAME_WORDS.format(column="name_key")),
+              postgresql_using="gin").ddl_if(dialect="postgresql"),
         # The document goes out of line (TOAST): the rows that filters and counts scan stay
         # narrow.
         {"postgresql_with": {"toast_tuple_target": 128}},

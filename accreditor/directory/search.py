@@ -63,6 +63,7 @@ from accreditor.core.tenancy import ALL_TENANTS
 from accreditor.directory import cache
 from accreditor.directory.models import (
     FOREVER,
+    NAME_WORDS,
     DirectoryEntry,
     DirectorySearchCount,
     DirectorySearchWord,
@@ -83,7 +84,8 @@ PROGRAMMES = tuple(t.value for t in ScopeType)
 STATUSES = tuple(s.value for s in PublicStatus)
 FACETS = ("tenant", "programme", "status", "country", "iaf_code", "field")
 FACET_LIMIT = 20  # values shown per facet, the most frequent first
-COUNT_CAP = 5000  # a search counts its matches up to this; beyond, "more than COUNT_CAP"
+COUNT_CAP = 1000  # a search counts its matches up to this; beyond, "more than COUNT_CAP"
+WALK = 1000  # name-ordered rows read for a page of name matches before sorting them all instead
 FACET_CAP = 500  # facet counts are over at most this many matches (the first the index gives)
 MAX_TERMS = 12  # query terms kept (words and phrases)
 MAX_TERM_WORDS = 8  # words kept per phrase
@@ -488,13 +490,26 @@ def _text_match(sql: _Sql, tq: TextQuery, q: str) -> tuple[str, str, dict[int, s
             "(" + " AND ".join(known(w) for w in t.words) + ")" for t in g) + ")"
             for g in tq.groups)
         gate = f"({guard}) AND {gate}"
-    tiers = {0: exact, 1: f"NOT ({exact}) AND ({num} OR (({gate}) AND ({phr})))",
+    # What tiers 1 and 2 need, through an index: on PostgreSQL every word of a term (per group)
+    # starting a name word, as a prefix query on the names' words (exact, not a superset), or
+    # the number containing the query.
+    names = "1 = 1"
+    if sql.pg:
+        def prefixes(t: Term) -> str:
+            return "(" + " & ".join(f"'{w}':*" for w in t.words) + ")"
+        nq = " & ".join("(" + " | ".join(map(prefixes, g)) + ")" for g in tq.groups)
+        names = f"{NAME_WORDS.format(column='s.name_key')} @@ CAST({sql.p(nq)} AS tsquery)"
+        if number_like:
+            names = f"({names} OR {tier1[0]})"
+    tiers = {"names": names,
+             0: exact, 1: f"NOT ({exact}) AND ({num} OR (({gate}) AND ({phr})))",
              2: f"{rest} AND ({gate}) AND NOT ({phr}) AND ({tier2})",
              3: f"{rest} AND NOT (({gate}) AND (({phr}) OR ({tier2})))"}
     return match, tier, tiers
 
 
-ACTIVE = "SELECT id FROM tenants WHERE is_active"
+# (ORDER BY: an index path to plan by when sequential scans are off)
+ACTIVE = "SELECT id FROM tenants WHERE is_active ORDER BY id"
 _ROW = "SELECT {kind} AS kind, {value} AS value, {n} AS n, {pos} AS pos"
 _SCALAR = (("tenant", "m.tenant_id"), ("programme", "m.scope_type"), ("status", "m.status"),
            ("country", "m.country"))
@@ -595,7 +610,11 @@ def _run(query: Query, tq: TextQuery, today: date, facets: bool, pg: bool) -> Re
     # ``+ 0``: the active-tenant check must not drive the plan through the filters index
     # (tenant_id first): the planner then joined the tenants first and scanned the document's
     # index once per tenant (50 times: ~80 ms for "IAF 28" with filters; this way ~5 ms).
-    visible_rows = f"s.tenant_id + 0 IN ({ACTIVE}) AND s.until >= {sql.p(today, Date())}"
+    # PostgreSQL: a filter against the array of active tenants (read once), not a join — as a
+    # join, misestimated, it was a nested loop scanning the tenants once per row (~16 ms for
+    # 3,000 name matches).
+    active = f"= ANY(ARRAY({ACTIVE}))" if pg else f"IN ({ACTIVE})"
+    visible_rows = f"s.tenant_id + 0 {active} AND s.until >= {sql.p(today, Date())}"
     parts: list[str] = []
     multi = [k for k in MULTI_KINDS if getattr(query, k)]
     if tq or multi:
@@ -628,6 +647,13 @@ def _run(query: Query, tq: TextQuery, today: date, facets: bool, pg: bool) -> Re
                 "t)"]
         few, many = (f"(SELECT n.n FROM n) <= {cap}", f"(SELECT n.n FROM n) > {cap}")
         by_name = _order(sql, query, "s", False)
+
+        def in_name_order(cond: str, rows: str | None = None) -> str:
+            # Rows read off the sort_key index, in order, as the outer query asks for them
+            # (the LIMIT keeps the planner to that walk whatever it estimates of the outer
+            # conditions); ``cond``: one-time conditions only.
+            return (f"SELECT * FROM directory_search s WHERE {cond} ORDER BY {by_name} "
+                    f"LIMIT {rows or sql.p(2**31 - 1, Integer())}")
         # Sorting after the index scan: on PostgreSQL ``|| ''`` keeps the planner off the
         # sort_key index (its estimates for the document match are poor).
         sorted_order = by_name.replace("s.sort_key", "s.sort_key || ''", 1) if pg else by_name
@@ -636,25 +662,35 @@ def _run(query: Query, tq: TextQuery, today: date, facets: bool, pg: bool) -> Re
                    f"FROM directory_search s WHERE {wanted} AND {few} ORDER BY "
                    f"{'tier, ' if ranked else ''}{sorted_order} LIMIT {top}"]
         if ranked:
-            # Many: the name tiers (1, 2) from every match, sorted — their rows are read
-            # through the index once; tier 3 in name order off the sort_key index (dense
-            # enough with more than COUNT_CAP matches) and only when tiers 0-2 do not fill
-            # the page already.
-            ctes.append(f"k AS MATERIALIZED (SELECT s.entry_id, s.sort_key, s.number, {tier} "
-                        f"AS tier FROM directory_search s WHERE {wanted} AND {many} AND "
-                        f"(({tiers[1]}) OR ({tiers[2]})) ORDER BY tier, {sorted_order} "
+            # Many: tier 0 by the number's index; the name tiers (1, 2) in ``k``; tier 3 walked
+            # in name order off the sort_key index (dense enough with more than COUNT_CAP
+            # matches), only when tiers 0-2 do not fill the page already. ``k``: the first
+            # WALK names in name order are read for tier-1 rows (``kw``: a common name word is
+            # dense there, found in a few hundred rows); when that does not fill the page (a
+            # rare word, or names that start with it: they sit together further on), every
+            # name match is read through the names' index (PostgreSQL) and sorted.
+            walk = sql.p(WALK, Integer())
+            ctes.append(f"kw AS MATERIALIZED (SELECT s.entry_id, s.sort_key, s.number, 1 AS tier "
+                        f"FROM (SELECT * FROM ({in_name_order(many, walk)}) s WHERE {tiers[1]}"
+                        f"{' OFFSET 0' if pg else ''}) s WHERE {wanted} "
+                        f"ORDER BY {by_name} "
                         f"LIMIT {top})")
+            walked = f"(SELECT COUNT(*) FROM kw) >= {top}"
+            ctes.append(f"k AS MATERIALIZED (SELECT * FROM kw WHERE {walked} UNION ALL "
+                        f"SELECT * FROM (SELECT s.entry_id, s.sort_key, s.number, {tier} "
+                        f"AS tier FROM directory_search s WHERE {wanted} AND {many} AND NOT "
+                        f"{walked} AND {tiers['names']} AND (({tiers[1]}) OR ({tiers[2]})) "
+                        f"ORDER BY tier, {sorted_order} LIMIT {top}) b)")
             selects += [f"SELECT s.entry_id, s.sort_key, s.number, 0 AS tier FROM "
                         f"directory_search s WHERE {wanted} AND {many} AND {tiers[0]} ORDER BY "
                         f"{by_name} LIMIT {top}",
                         "SELECT k.entry_id, k.sort_key, k.number, k.tier FROM k",
                         f"SELECT s.entry_id, s.sort_key, s.number, 3 AS tier FROM "
-                        f"directory_search s WHERE {wanted} AND {many} AND "
-                        f"(SELECT COUNT(*) FROM k) < {top} AND {tiers[3]} "
-                        f"ORDER BY {by_name} LIMIT {top}"]
+                        f"({in_name_order(f'{many} AND (SELECT COUNT(*) FROM k) < {top}')}) s "
+                        f"WHERE {wanted} AND {tiers[3]} ORDER BY {by_name} LIMIT {top}"]
         else:
             selects.append(f"SELECT s.entry_id, s.sort_key, s.number, 3 AS tier FROM "
-                           f"directory_search s WHERE {wanted} AND {many} ORDER BY {by_name} "
+                           f"({in_name_order(many)}) s WHERE {wanted} ORDER BY {by_name} "
                            f"LIMIT {top}")
         page = " UNION ALL ".join(f"SELECT * FROM ({x}) t{i}" for i, x in enumerate(selects))
         parts.append(
@@ -720,8 +756,12 @@ def _run(query: Query, tq: TextQuery, today: date, facets: bool, pg: bool) -> Re
         # sequential scan checking every row's document look cheap (~300 ms at 100,000 rows;
         # through the document's index ~5 ms). Sequential scans are off from here to the end
         # of the transaction (every part of the statement has an index to use; what a caller
-        # runs after it — the page's entries and labels by key — does too).
-        db.session.execute(text("SET LOCAL enable_seqscan = off"))
+        # runs after it — the page's entries and labels by key — does too). No JIT (a
+        # disabled scan's cost made the planner compile the statement: ~1 s) and no parallel
+        # workers (starting them costs more than these reads).
+        db.session.execute(text("SELECT set_config('enable_seqscan', 'off', true), "
+                                "set_config('jit', 'off', true), "
+                                "set_config('max_parallel_workers_per_gather', '0', true)"))
     rows = db.session.execute(stmt, sql.params).all()
     own = {str(v).partition(":")[0] for k, v, _n, _p in rows if k == "own_code"}
     for kind, value, n, pos in rows:

@@ -147,6 +147,34 @@ def test_pages_run_across_the_name_and_scope_tiers_in_order(bodies, tenant_a):
                      ["Kestrel Calibration Services"], []]
 
 
+@pytest.mark.parametrize("walk", [1, 10_000])
+def test_many_matches_give_the_same_pages_as_sorting_every_match(bodies, tenant_a, monkeypatch,
+                                                                   walk):
+    """With more matches than COUNT_CAP the page comes from the name tiers (walked in name
+    order, or when the walk finds too few, every name match sorted) and the rest walked:
+    the same entries in the same order as sorting every match."""
+    put(tenant_a, "Pressure Gauges Direct Ltd", "9990", "testing", [("Pumps", {})])
+    put(tenant_a, "Gauges and Pressure Ltd", "9991", "testing", [("Pumps", {})])
+    put(tenant_a, "Acme Labs", "PRESSURE", "testing", [("Pressure gauges", {})])
+    put(tenant_a, "Zeta Testing", "9992", "testing", [("Pressure gauges", {})],
+        trading=("Pressure Gauge World",))
+    put(tenant_a, "Alpha Pressurised Systems", "9993", "calibration", [("Gauges", {})])
+
+    def pages():
+        return {(q, sort, page): [(h.entry.legal_name, h.entry.number, h.tier) for h in run(
+                    q, sort=sort, per_page="2", page=str(page)).hits]
+                for q in ("pressure gauges", "pressure", "gauges", '"pressure gauges"',
+                          "pressure or kestrel", "pressure -direct", "999", "certification",
+                          "kestral")
+                for sort in ("relevance", "name") for page in (1, 2, 3)}
+
+    sorted_all = pages()
+    assert sorted_all[("pressure", "relevance", 1)][0][0] == "Acme Labs"  # the number
+    monkeypatch.setattr(search, "COUNT_CAP", 1)  # (0 would report no matches: corrections)
+    monkeypatch.setattr(search, "WALK", walk)
+    assert pages() == sorted_all
+
+
 def test_a_broad_query_counts_up_to_the_cap_and_says_more_than(bodies, monkeypatch):
     monkeypatch.setattr(search, "COUNT_CAP", 1)
     monkeypatch.setattr(search, "FACET_CAP", 1)

@@ -1,0 +1,32 @@
+"""directory_search_names (issue 7): PostgreSQL GIN index on the words of each search row's
+names, for the name tiers of a search (a prefix query per word instead of reading every match)
+
+Revision ID: e7a3c5b1d9f2
+Revises: d5f3b0e2a8c4
+Create Date: 2026-12-04 09:00:00.000000
+
+SQLite: nothing (its search reads the FTS5 tables).
+"""
+from alembic import op
+import sqlalchemy as sa
+
+# revision identifiers, used by Alembic.
+revision = 'e7a3c5b1d9f2'
+down_revision = 'd5f3b0e2a8c4'
+branch_labels = None
+depends_on = None
+
+# As accreditor.directory.models.NAME_WORDS (migrations never import the app).
+NAME_WORDS = ("array_to_tsvector(string_to_array(regexp_replace(name_key, '(\\S{255})\\S+', "
+              "'\\1', 'g'), ' '))")
+
+
+def upgrade():
+    if op.get_bind().dialect.name == 'postgresql':
+        op.create_index('ix_directory_search_names', 'directory_search', [sa.text(NAME_WORDS)],
+                        unique=False, postgresql_using='gin')
+
+
+def downgrade():
+    if op.get_bind().dialect.name == 'postgresql':
+        op.drop_index('ix_directory_search_names', table_name='directory_search')
