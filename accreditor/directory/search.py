@@ -177,6 +177,9 @@ class Result:
     # False when the facet counts were taken over the first FACET_CAP matches (in name order)
     # only: each count is then a lower bound.
     facets_exact: bool = True
+    # Matches of the words whatever the other filters (the facet sample, up to FACET_CAP + 1;
+    # 0 when facets were not asked for): words that match entries are not misspelled.
+    sampled: int = 0
 
     @property
     def pages(self) -> int:
@@ -591,7 +594,7 @@ def search(query: Query, *, today: date | None = None, facets: bool = True) -> R
     pg = _dialect() == "postgresql"
     tq = read_query(query.q)
     result = _run(query, tq, today, facets, pg)
-    if result.total == 0 and tq:
+    if result.total == 0 and tq and not result.sampled:
         corrections = _corrections(tq, pg)
         if corrections:
             expanded = TextQuery(tuple(
@@ -787,7 +790,8 @@ def _run(query: Query, tq: TextQuery, today: date, facets: bool, pg: bool) -> Re
     total = sampled if total is None else total
     total_exact = not (tq or multi) or total <= COUNT_CAP  # (browsing: sums, always exact)
     return Result(query, hits, total if total_exact else COUNT_CAP, _labelled(counts) if facets else {},
-                  total_exact=total_exact, facets_exact=sampled <= FACET_CAP)
+                  total_exact=total_exact, facets_exact=sampled <= FACET_CAP,
+                  sampled=sampled if facets else 0)
 
 
 def _load_hits(order: list[tuple[int, int, int]]) -> list[Hit]:

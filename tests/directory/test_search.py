@@ -124,6 +124,13 @@ def test_a_misspelled_name_finds_the_body_and_says_what_it_read(bodies):
     assert run("Qwxzt").total == 0
 
 
+def test_words_that_match_but_not_with_the_filters_are_not_corrected(bodies, tenant_a):
+    put(tenant_a, "Kestrels Inspection Ltd", "7001", "inspection", [("Lifts", {})])
+    result = run("kestrel", programme="person_certification")  # matches, not with the filter
+    assert (result.total, result.corrections) == (0, {})
+    assert run("kestral", programme="calibration").corrections == {"kestral": ["kestrel", "kestrels"]}
+
+
 def test_ranking_number_then_name_then_name_words_then_scope_text(bodies, tenant_a):
     put(tenant_a, "Pressure Gauges Direct Ltd", "9990", "testing", [("Pumps", {})])
     put(tenant_a, "Gauges and Pressure Ltd", "9991", "testing", [("Pumps", {})])
