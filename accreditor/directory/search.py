@@ -642,12 +642,22 @@ def _run(query: Query, tq: TextQuery, today: date, facets: bool, pg: bool) -> Re
                 f"v.kind = '{k}' AND v.value = {sql.p(getattr(query, k))})" for k in multi) + ")"
             tier, tiers = "3", {}
         found = f"{visible_rows} AND {match}"
-        wanted = f"{found} AND {_filters(sql, query, 's')}"
+        filters = _filters(sql, query, "s")
+        wanted = f"{found} AND {filters}"
         top = sql.p(offset + query.per_page, Integer())
         cap = sql.p(COUNT_CAP, Integer())
-        ctes = [f"n AS MATERIALIZED (SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM "
-                f"directory_search s WHERE {wanted} LIMIT {sql.p(COUNT_CAP + 1, Integer())}) "
-                "t)"]
+        # PostgreSQL, no filters: the count's rows are the facet sample's too (the first
+        # matches in table order), so the document's index is read once for both.
+        shared = pg and facets and filters == "1 = 1"
+        sample = "s.entry_id, s.tenant_id, s.scope_type, s.status, s.country"
+        if shared:
+            ctes = [f"nm AS MATERIALIZED (SELECT {sample}, '' AS codes FROM directory_search s "
+                    f"WHERE {found} LIMIT {sql.p(max(COUNT_CAP, FACET_CAP) + 1, Integer())})",
+                    "n AS MATERIALIZED (SELECT COUNT(*) AS n FROM nm)"]
+        else:
+            ctes = [f"n AS MATERIALIZED (SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM "
+                    f"directory_search s WHERE {wanted} LIMIT "
+                    f"{sql.p(COUNT_CAP + 1, Integer())}) t)"]
         few, many = (f"(SELECT n.n FROM n) <= {cap}", f"(SELECT n.n FROM n) > {cap}")
         by_name = _order(sql, query, "s", False)
 
@@ -709,9 +719,11 @@ def _run(query: Query, tq: TextQuery, today: date, facets: bool, pg: bool) -> Re
             # scrambled on PostgreSQL (a pseudo-random sample, no sort); SQLite keeps its rows
             # by id (AB by AB), so there the matches are sorted by the same scramble first.
             scramble = "" if pg else f" ORDER BY {SCRAMBLE.format(id='s.entry_id')}"
-            ctes.append(f"m AS MATERIALIZED (SELECT s.entry_id, s.tenant_id, s.scope_type, "
-                        f"s.status, s.country, {codes} FROM directory_search s WHERE {found}"
-                        f"{scramble} LIMIT {sql.p(FACET_CAP + 1, Integer())})")
+            source = ("nm s" if shared else
+                      f"(SELECT {sample}, {codes} FROM directory_search s WHERE {found}{scramble}"
+                      f") s")
+            ctes.append(f"m AS MATERIALIZED (SELECT * FROM {source} "
+                        f"LIMIT {sql.p(FACET_CAP + 1, Integer())})")
             parts += _count_parts(sql, query, "1", _VALUES_OF_M, "sample_total")
             parts.append(_ROW.format(kind="'sampled'", value="''", n="COUNT(*)", pos="0")
                          + " FROM m WHERE 1 = 1")
