@@ -414,8 +414,8 @@ def _filters(sql: _Sql, query: Query, alias: str, skip: str | None = None) -> st
 
 
 def _order(sql: _Sql, query: Query, alias: str, tiers: bool) -> str:
-    collate = ' COLLATE "C"' if sql.pg else ""  # sort_key is "C" already (its index serves)
-    keys = [f"{alias}.sort_key", f"{alias}.number{collate}", f"{alias}.entry_id"]
+    # (PostgreSQL: sort_key and number in collation "C", as their index; SQLite compares bytes)
+    keys = [f"{alias}.sort_key", f"{alias}.number", f"{alias}.entry_id"]
     if tiers and query.sort == "relevance":
         keys.insert(0, f"{alias}.tier")
     return ", ".join(keys)
@@ -643,7 +643,11 @@ def _run(query: Query, tq: TextQuery, today: date, facets: bool, pg: bool) -> Re
             tier, tiers = "3", {}
         found = f"{visible_rows} AND {match}"
         filters = _filters(sql, query, "s")
-        wanted = f"{found} AND {filters}"
+        wanted = f"{visible_rows} AND {filters} AND {match}"
+        # For a walk row by row: a row's document is read only when its cheap columns pass
+        # the filters (PostgreSQL would check an equality with a constant last).
+        walked_rows = (f"{visible_rows} AND CASE WHEN {filters} THEN {match} ELSE 1 = 0 END"
+                       if pg else wanted)
         top = sql.p(offset + query.per_page, Integer())
         cap = sql.p(COUNT_CAP, Integer())
         # PostgreSQL, no filters: the count's rows are the facet sample's too (the first
@@ -685,7 +689,7 @@ def _run(query: Query, tq: TextQuery, today: date, facets: bool, pg: bool) -> Re
             walk = sql.p(WALK, Integer())
             ctes.append(f"kw AS MATERIALIZED (SELECT s.entry_id, s.sort_key, s.number, 1 AS tier "
                         f"FROM (SELECT * FROM ({in_name_order(many, walk)}) s WHERE {tiers[1]}"
-                        f"{' OFFSET 0' if pg else ''}) s WHERE {wanted} "
+                        f"{' OFFSET 0' if pg else ''}) s WHERE {walked_rows} "
                         f"ORDER BY {by_name} "
                         f"LIMIT {top})")
             walked = f"(SELECT COUNT(*) FROM kw) >= {top}"
@@ -700,10 +704,10 @@ def _run(query: Query, tq: TextQuery, today: date, facets: bool, pg: bool) -> Re
                         "SELECT k.entry_id, k.sort_key, k.number, k.tier FROM k",
                         f"SELECT s.entry_id, s.sort_key, s.number, 3 AS tier FROM "
                         f"({in_name_order(f'{many} AND (SELECT COUNT(*) FROM k) < {top}')}) s "
-                        f"WHERE {wanted} AND {tiers[3]} ORDER BY {by_name} LIMIT {top}"]
+                        f"WHERE {walked_rows} AND {tiers[3]} ORDER BY {by_name} LIMIT {top}"]
         else:
             selects.append(f"SELECT s.entry_id, s.sort_key, s.number, 3 AS tier FROM "
-                           f"({in_name_order(many)}) s WHERE {wanted} ORDER BY {by_name} "
+                           f"({in_name_order(many)}) s WHERE {walked_rows} ORDER BY {by_name} "
                            f"LIMIT {top}")
         page = " UNION ALL ".join(f"SELECT * FROM ({x}) t{i}" for i, x in enumerate(selects))
         parts.append(
