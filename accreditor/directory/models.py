@@ -235,11 +235,14 @@ FOREVER = date(9999, 12, 31)
 TsVector = Text().with_variant(TSVECTOR(), "postgresql")
 
 
-# PostgreSQL: the words of a search row's names (``name_key`` split at its spaces, each cut to
-# 255 characters: a query word is at most 200), as a tsvector of verbatim lexemes (no parser, no
-# dictionary): ``'cal':*`` matches exactly the names with a word starting "cal". GIN-indexed.
-NAME_WORDS = ("array_to_tsvector(string_to_array(regexp_replace({column}, '(\\S{{255}})\\S+', "
-              "'\\1', 'g'), ' '))")
+# PostgreSQL: the words of a search row's names after the first (the first word is sort_key's),
+# as a tsvector of verbatim lexemes (no parser, no dictionary; ``name_key``'s words are at most
+# NAME_WORD_CHARS long): a name has a word starting "cal" exactly when ``sort_key LIKE 'cal%'``
+# (the first word: a range of the order index) or this matches ``'cal':*``. GIN-indexed. (A
+# one-word name is in it too: harmless, what it finds is checked against ``name_key`` anyway.)
+LATER_NAME_WORDS = ("array_to_tsvector(array_remove(string_to_array(substr({alias}name_key, "
+                    "strpos({alias}name_key, ' ') + 1), ' '), ''))")
+NAME_WORD_CHARS = 255  # (a query word is at most 200 characters: its prefix matches are kept)
 
 
 class DirectorySearch(Base):
@@ -259,8 +262,8 @@ class DirectorySearch(Base):
         Index("ix_directory_search_number_trgm", "number_key", postgresql_using="gin",
               postgresql_ops={"number_key": "gin_trgm_ops"}),
         Index("ix_directory_search_number_key", "number_key"),  # the exact number (tier 0)
-        # PostgreSQL: the names' words (NAME_WORDS), for the name tiers of a search.
-        Index("ix_directory_search_names", text(NAME_WORDS.format(column="name_key")),
+        # PostgreSQL: the names' later words (LATER_NAME_WORDS), for the name tiers of a search.
+        Index("ix_directory_search_later_names", text(LATER_NAME_WORDS.format(alias="")),
               postgresql_using="gin").ddl_if(dialect="postgresql"),
         # The document goes out of line (TOAST): the rows that filters and counts scan stay
         # narrow.
@@ -281,7 +284,8 @@ class DirectorySearch(Base):
     number: Mapped[str] = mapped_column(  # collation "C" on PostgreSQL, as sort_key
         String(60).with_variant(String(60, collation="C"), "postgresql"))
     number_key: Mapped[str] = mapped_column(String(60))  # lower-cased number
-    name_key: Mapped[str] = mapped_column(Text)  # normalised legal and trading names
+    # The legal then the trading names: their words (at most NAME_WORD_CHARS long), by spaces.
+    name_key: Mapped[str] = mapped_column(Text)
     head: Mapped[str] = mapped_column(Text)  # the entry's own public words (names, places…)
     # '["field:PRES", "iaf_code:28"]': the entry's multi-valued filter values, read by filters
     # and facet counts without a join.

@@ -63,7 +63,8 @@ from accreditor.core.tenancy import ALL_TENANTS
 from accreditor.directory import cache
 from accreditor.directory.models import (
     FOREVER,
-    NAME_WORDS,
+    LATER_NAME_WORDS,
+    NAME_WORD_CHARS,
     DirectoryEntry,
     DirectorySearchCount,
     DirectorySearchWord,
@@ -434,6 +435,11 @@ def _tsquery(tq: TextQuery) -> str:
     return out
 
 
+def _prefix_query(word: str) -> str:
+    """A tsquery (verbatim lexemes) for the lexemes starting with ``word``."""
+    return "'" + word.replace("'", "''") + "':*"
+
+
 def _text_match(sql: _Sql, tq: TextQuery, q: str) -> tuple[str, str, dict[int, str]]:
     """The condition finding the query's entries, the CASE giving each its tier, and each
     tier's condition (tiers 1 and 2 through the number and names' indexes on PostgreSQL)."""
@@ -493,18 +499,30 @@ def _text_match(sql: _Sql, tq: TextQuery, q: str) -> tuple[str, str, dict[int, s
             "(" + " AND ".join(known(w) for w in t.words) + ")" for t in g) + ")"
             for g in tq.groups)
         gate = f"({guard}) AND {gate}"
-    # What tiers 1 and 2 need, through an index: on PostgreSQL every word of a term (per group)
-    # starting a name word, as a prefix query on the names' words (exact, not a superset), or
-    # the number containing the query.
+    # What tiers 1 and 2 need, through indexes: on PostgreSQL every word of a term (per group)
+    # starting a name word — the first (sort_key's: a range of the order index) or a later one
+    # (a prefix query on LATER_NAME_WORDS) — exactly, or the number containing the query.
     names = "1 = 1"
     if sql.pg:
-        def prefixes(t: Term) -> str:
-            return "(" + " & ".join(f"'{w}':*" for w in t.words) + ")"
-        nq = " & ".join("(" + " | ".join(map(prefixes, g)) + ")" for g in tq.groups)
-        names = f"{NAME_WORDS.format(column='s.name_key')} @@ CAST({sql.p(nq)} AS tsquery)"
+        later = LATER_NAME_WORDS.format(alias="s.")
+
+        def starts(w: str) -> str:
+            return (f"(s.sort_key LIKE {sql.p(_like(w) + '%')} ESCAPE '\\' OR {later} @@ "
+                    f"CAST({sql.p(_prefix_query(w))} AS tsquery))")
+        names = " AND ".join("(" + " OR ".join(
+            "(" + " AND ".join(map(starts, t.words)) + ")" for t in g) + ")" for g in tq.groups)
         if number_like:
             names = f"({names} OR {tier1[0]})"
-    tiers = {"names": names,
+    # One word (not a number): its name matches are the rows whose first name word starts
+    # with it (together in name order) and those with a later one that does.
+    single = None
+    if sql.pg and not number_like and len(tq.groups) == 1 and len(tq.groups[0]) == 1 \
+            and len(tq.groups[0][0].words) == 1:
+        w = tq.groups[0][0].words[0]
+        single = (f"s.sort_key LIKE {sql.p(_like(w) + '%')} ESCAPE '\\'",
+                  f"{LATER_NAME_WORDS.format(alias='s.')} @@ "
+                  f"CAST({sql.p(_prefix_query(w))} AS tsquery)")
+    tiers = {"names": names, "single": single,
              0: exact, 1: f"NOT ({exact}) AND ({num} OR (({gate}) AND ({phr})))",
              2: f"{rest} AND ({gate}) AND NOT ({phr}) AND ({tier2})",
              3: f"{rest} AND NOT (({gate}) AND (({phr}) OR ({tier2})))"}
@@ -693,11 +711,33 @@ def _run(query: Query, tq: TextQuery, today: date, facets: bool, pg: bool) -> Re
                         f"ORDER BY {by_name} "
                         f"LIMIT {top})")
             walked = f"(SELECT COUNT(*) FROM kw) >= {top}"
+            # Else, one word: the names that start with it sit together in name order (a
+            # range of the order index: its first WALK rows are read for them, ``kr``), those
+            # with a later word that does are few as a rule (a word that starts many names
+            # rarely follows in many) and sorted. Else every name match, sorted.
+            def sorted_names(names: str, upto: str) -> str:
+                return (f"SELECT * FROM (SELECT s.entry_id, s.sort_key, s.number, {tier} AS "
+                        f"tier FROM directory_search s WHERE {wanted} AND {many} AND NOT "
+                        f"{walked} AND {names} AND ({upto}) ORDER BY tier, {sorted_order} "
+                        f"LIMIT {top}) x")
+
+            name_tiers = f"({tiers[1]}) OR ({tiers[2]})"
+            if tiers["single"]:
+                first, later = tiers["single"]
+                ranged_walk = in_name_order(f"{many} AND NOT {walked} AND {first}", walk)
+                ctes.append(f"kr AS MATERIALIZED (SELECT s.entry_id, s.sort_key, s.number, 1 AS "
+                            f"tier FROM ({ranged_walk}) s WHERE {walked_rows} AND {tiers[1]} "
+                            f"ORDER BY {by_name} LIMIT {top})")
+                ranged = f"(SELECT COUNT(*) FROM kr) >= {top}"
+                fallback = (f"SELECT * FROM (SELECT * FROM (SELECT * FROM kr WHERE {ranged} "
+                            f"UNION {sorted_names(f'{ranged} AND {later}', tiers[1])}) rl "
+                            f"ORDER BY {_order(sql, query, 'rl', False)} LIMIT {top}) c "
+                            f"UNION ALL "
+                            f"{sorted_names(f'NOT {ranged} AND ' + tiers['names'], name_tiers)}")
+            else:
+                fallback = sorted_names(tiers["names"], name_tiers)
             ctes.append(f"k AS MATERIALIZED (SELECT * FROM kw WHERE {walked} UNION ALL "
-                        f"SELECT * FROM (SELECT s.entry_id, s.sort_key, s.number, {tier} "
-                        f"AS tier FROM directory_search s WHERE {wanted} AND {many} AND NOT "
-                        f"{walked} AND {tiers['names']} AND (({tiers[1]}) OR ({tiers[2]})) "
-                        f"ORDER BY tier, {sorted_order} LIMIT {top}) b)")
+                        f"SELECT * FROM ({fallback}) b)")
             selects += [f"SELECT s.entry_id, s.sort_key, s.number, 0 AS tier FROM "
                         f"directory_search s WHERE {wanted} AND {many} AND {tiers[0]} ORDER BY "
                         f"{by_name} LIMIT {top}",
@@ -914,8 +954,11 @@ def _row(e) -> dict:
     return {
         "entry_id": e.id, "tenant_id": e.tenant_id, "scope_type": e.scope_type,
         "status": e.status, "country": e.country, "until": e.visible_until or FOREVER,
-        "sort_key": normalise(e.legal_name)[:250], "number": e.number,
-        "number_key": e.number.lower(), "name_key": " ".join(normalise(n) for n in names if n),
+        # The legal name, or (with no letters or digits) the first name that has some: its
+        # first word is name_key's (LATER_NAME_WORDS).
+        "sort_key": next(filter(None, map(normalise, names)), "")[:250], "number": e.number,
+        "number_key": e.number.lower(),
+        "name_key": " ".join(w[:NAME_WORD_CHARS] for n in names for w in words_of(n)),
         "head": _head(e),
     }
 

@@ -154,29 +154,36 @@ def test_pages_run_across_the_name_and_scope_tiers_in_order(bodies, tenant_a):
                      ["Kestrel Calibration Services"], []]
 
 
-@pytest.mark.parametrize("walk", [1, 10_000])
+@pytest.mark.parametrize("walk", [1, 3, 10_000])
 def test_many_matches_give_the_same_pages_as_sorting_every_match(bodies, tenant_a, monkeypatch,
                                                                    walk):
-    """With more matches than COUNT_CAP the page comes from the name tiers (walked in name
-    order, or when the walk finds too few, every name match sorted) and the rest walked:
-    the same entries in the same order as sorting every match."""
+    """With more matches than COUNT_CAP the page comes from the name tiers — walked in name
+    order; or when that walk finds too few, for one word, the names starting with it walked
+    (a range of the order) with those where a later word does sorted; or every name match
+    sorted — and the rest walked: the same entries in the same order as sorting every match."""
     put(tenant_a, "Pressure Gauges Direct Ltd", "9990", "testing", [("Pumps", {})])
     put(tenant_a, "Gauges and Pressure Ltd", "9991", "testing", [("Pumps", {})])
     put(tenant_a, "Acme Labs", "PRESSURE", "testing", [("Pressure gauges", {})])
     put(tenant_a, "Zeta Testing", "9992", "testing", [("Pressure gauges", {})],
         trading=("Pressure Gauge World",))
     put(tenant_a, "Alpha Pressurised Systems", "9993", "calibration", [("Gauges", {})])
+    put(tenant_a, "Pressure Systems North", "9994", "inspection", [("Boilers", {})])
+    put(tenant_a, "Pressure Vessels Ltd", "9995", "inspection", [("Pressure vessels", {})])
+    put(tenant_a, "★ ★", "9996", "inspection", [("Lifts", {})],  # a name without words
+        trading=("Pressure Lifts",))
 
     def pages():
-        return {(q, sort, page): [(h.entry.legal_name, h.entry.number, h.tier) for h in run(
-                    q, sort=sort, per_page="2", page=str(page)).hits]
+        return {(q, sort, page, programme): [
+                    (h.entry.legal_name, h.entry.number, h.tier) for h in run(
+                        q, sort=sort, per_page="2", page=str(page), programme=programme).hits]
                 for q in ("pressure gauges", "pressure", "gauges", '"pressure gauges"',
                           "pressure or kestrel", "pressure -direct", "999", "certification",
-                          "kestral")
-                for sort in ("relevance", "name") for page in (1, 2, 3)}
+                          "kestral", "press")
+                for sort in ("relevance", "name") for page in (1, 2, 3)
+                for programme in ("", "inspection")}
 
     sorted_all = pages()
-    assert sorted_all[("pressure", "relevance", 1)][0][0] == "Acme Labs"  # the number
+    assert sorted_all[("pressure", "relevance", 1, "")][0][0] == "Acme Labs"  # the number
     monkeypatch.setattr(search, "COUNT_CAP", 1)  # (0 would report no matches: corrections)
     monkeypatch.setattr(search, "WALK", walk)
     assert pages() == sorted_all
