@@ -668,18 +668,17 @@ def _run(query: Query, tq: TextQuery, today: date, facets: bool, pg: bool) -> Re
                        if pg else wanted)
         top = sql.p(offset + query.per_page, Integer())
         cap = sql.p(COUNT_CAP, Integer())
-        # PostgreSQL, no filters: the count's rows are the facet sample's too (the first
-        # matches in table order), so the document's index is read once for both.
+        # ``nw``: the wanted matches counted (up to COUNT_CAP + 1), kept with what ranks them:
+        # when they are few, the page is sorted from them (the document's index read once).
+        # PostgreSQL, no filters: they are the facet sample too (the first matches in table
+        # order), read up to FACET_CAP + 1 if that is more.
         shared = pg and facets and filters == "1 = 1"
         sample = "s.entry_id, s.tenant_id, s.scope_type, s.status, s.country"
-        if shared:
-            ctes = [f"nm AS MATERIALIZED (SELECT {sample}, '' AS codes FROM directory_search s "
-                    f"WHERE {found} LIMIT {sql.p(max(COUNT_CAP, FACET_CAP) + 1, Integer())})",
-                    "n AS MATERIALIZED (SELECT COUNT(*) AS n FROM nm)"]
-        else:
-            ctes = [f"n AS MATERIALIZED (SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM "
-                    f"directory_search s WHERE {wanted} LIMIT "
-                    f"{sql.p(COUNT_CAP + 1, Integer())}) t)"]
+        upto = max(COUNT_CAP, FACET_CAP) if shared else COUNT_CAP
+        ctes = [f"nw AS MATERIALIZED (SELECT {sample}, s.sort_key, s.number, s.number_key, "
+                f"s.name_key FROM directory_search s WHERE {wanted} "
+                f"LIMIT {sql.p(upto + 1, Integer())})",
+                "n AS MATERIALIZED (SELECT COUNT(*) AS n FROM nw)"]
         few, many = (f"(SELECT n.n FROM n) <= {cap}", f"(SELECT n.n FROM n) > {cap}")
         by_name = _order(sql, query, "s", False)
 
@@ -694,8 +693,8 @@ def _run(query: Query, tq: TextQuery, today: date, facets: bool, pg: bool) -> Re
         sorted_order = by_name.replace("s.sort_key", "s.sort_key || ''", 1) if pg else by_name
         ranked = tq and query.sort == "relevance"
         selects = [f"SELECT s.entry_id, s.sort_key, s.number, {tier if ranked else '3'} AS tier "
-                   f"FROM directory_search s WHERE {wanted} AND {few} ORDER BY "
-                   f"{'tier, ' if ranked else ''}{sorted_order} LIMIT {top}"]
+                   f"FROM nw s WHERE {few} ORDER BY {'tier, ' if ranked else ''}{by_name} "
+                   f"LIMIT {top}"]
         if ranked:
             # Many: tier 0 by the number's index; the name tiers (1, 2) in ``k``; tier 3 walked
             # in name order off the sort_key index (dense enough with more than COUNT_CAP
@@ -763,7 +762,7 @@ def _run(query: Query, tq: TextQuery, today: date, facets: bool, pg: bool) -> Re
             # scrambled on PostgreSQL (a pseudo-random sample, no sort); SQLite keeps its rows
             # by id (AB by AB), so there the matches are sorted by the same scramble first.
             scramble = "" if pg else f" ORDER BY {SCRAMBLE.format(id='s.entry_id')}"
-            source = ("nm s" if shared else
+            source = (f"(SELECT {sample}, '' AS codes FROM nw s) s" if shared else
                       f"(SELECT {sample}, {codes} FROM directory_search s WHERE {found}{scramble}"
                       f") s")
             ctes.append(f"m AS MATERIALIZED (SELECT * FROM {source} "
