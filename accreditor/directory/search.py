@@ -36,8 +36,9 @@ describes the behaviour; in short:
   (``Result.total_exact`` False beyond: "more than"), takes facet counts over the first
   ``FACET_CAP`` matches the index gives (rows written in a scrambled order: a pseudo-random
   sample; ``Result.facets_exact``), and builds its page by sorting every match when there are
-  at most ``COUNT_CAP`` of them, else off the name index — never a walk checking documents for
-  rare matches, never a sort of a common word's matches.
+  at most ``PLAN_CAP`` of them, else in name order off the order index (each name tier its
+  cheapest way) — never a walk checking documents for rare matches, never a sort of a common
+  word's matches.
 """
 
 # The statements here are assembled from fixed fragments; every value a user gave is a bind
@@ -86,6 +87,9 @@ STATUSES = tuple(s.value for s in PublicStatus)
 FACETS = ("tenant", "programme", "status", "country", "iaf_code", "field")
 FACET_LIMIT = 20  # values shown per facet, the most frequent first
 COUNT_CAP = 1000  # a search counts its matches up to this; beyond, "more than COUNT_CAP"
+# Up to this many matches a page is sorted from all of them; beyond, walked in name order
+# (docs/search.md): SQLite sorts a few thousand FTS5 matches faster than it walks.
+PLAN_CAP = {"postgresql": 1000, "sqlite": 5000}
 WALK = 1000  # name-ordered rows read for a page of name matches before sorting them all instead
 FACET_CAP = 500  # facet counts are over at most this many matches (the first the index gives)
 MAX_TERMS = 12  # query terms kept (words and phrases)
@@ -640,10 +644,10 @@ def _run(query: Query, tq: TextQuery, today: date, facets: bool, pg: bool) -> Re
     multi = [k for k in MULTI_KINDS if getattr(query, k)]
     if tq or multi:
         # Bounded work whatever the number of matches. ``n`` counts the wanted matches (words
-        # and filters) up to COUNT_CAP + 1, through the document's index. Then the page comes
+        # and filters) up to the caps + 1, through the document's index. Then the page comes
         # one of two ways, chosen by that count inside the statement (the other part is a
         # one-time false filter: never run):
-        # * few (≤ COUNT_CAP): every wanted match, read through the index, tiered and sorted;
+        # * few (≤ PLAN_CAP): every wanted match, read through the index, tiered and sorted;
         # * many: each tier's first rows off the sort_key index (tier 0 by the number, tiers
         #   1-2 the names, tier 3 the rest), stopping early — a common word's matches are
         #   dense in name order, so ``top`` of them are found within ~top / share rows.
@@ -667,14 +671,15 @@ def _run(query: Query, tq: TextQuery, today: date, facets: bool, pg: bool) -> Re
         walked_rows = (f"{visible_rows} AND CASE WHEN {filters} THEN {match} ELSE 1 = 0 END"
                        if pg else wanted)
         top = sql.p(offset + query.per_page, Integer())
-        cap = sql.p(COUNT_CAP, Integer())
-        # ``nw``: the wanted matches counted (up to COUNT_CAP + 1), kept with what ranks them:
+        plan_cap = PLAN_CAP["postgresql" if pg else "sqlite"]
+        cap = sql.p(plan_cap, Integer())
+        # ``nw``: the wanted matches counted (up to the larger cap + 1), kept with what ranks them:
         # when they are few, the page is sorted from them (the document's index read once).
         # PostgreSQL, no filters: they are the facet sample too (the first matches in table
         # order), read up to FACET_CAP + 1 if that is more.
         shared = pg and facets and filters == "1 = 1"
         sample = "s.entry_id, s.tenant_id, s.scope_type, s.status, s.country"
-        upto = max(COUNT_CAP, FACET_CAP) if shared else COUNT_CAP
+        upto = max(COUNT_CAP, plan_cap, FACET_CAP if shared else 0)
         ctes = [f"nw AS MATERIALIZED (SELECT {sample}, s.sort_key, s.number, s.number_key, "
                 f"s.name_key FROM directory_search s WHERE {wanted} "
                 f"LIMIT {sql.p(upto + 1, Integer())})",

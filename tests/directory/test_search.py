@@ -157,7 +157,7 @@ def test_pages_run_across_the_name_and_scope_tiers_in_order(bodies, tenant_a):
 @pytest.mark.parametrize("walk", [1, 3, 10_000])
 def test_many_matches_give_the_same_pages_as_sorting_every_match(bodies, tenant_a, monkeypatch,
                                                                    walk):
-    """With more matches than COUNT_CAP the page comes from the name tiers — walked in name
+    """With more matches than PLAN_CAP the page comes from the name tiers — walked in name
     order; or when that walk finds too few, for one word, the names starting with it walked
     (a range of the order) with those where a later word does sorted; or every name match
     sorted — and the rest walked: the same entries in the same order as sorting every match."""
@@ -184,7 +184,7 @@ def test_many_matches_give_the_same_pages_as_sorting_every_match(bodies, tenant_
 
     sorted_all = pages()
     assert sorted_all[("pressure", "relevance", 1, "")][0][0] == "Acme Labs"  # the number
-    monkeypatch.setattr(search, "COUNT_CAP", 1)  # (0 would report no matches: corrections)
+    monkeypatch.setattr(search, "PLAN_CAP", {"postgresql": 1, "sqlite": 1})
     monkeypatch.setattr(search, "WALK", walk)
     assert pages() == sorted_all
 
