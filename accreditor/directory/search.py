@@ -702,12 +702,11 @@ def _run(query: Query, tq: TextQuery, today: date, facets: bool, pg: bool) -> Re
                    f"LIMIT {top}"]
         if ranked:
             # Many: tier 0 by the number's index; the name tiers (1, 2) in ``k``; tier 3 walked
-            # in name order off the sort_key index (dense enough with more than COUNT_CAP
+            # in name order off the order index (dense enough with more than PLAN_CAP
             # matches), only when tiers 0-2 do not fill the page already. ``k``: the first
-            # WALK names in name order are read for tier-1 rows (``kw``: a common name word is
+            # WALK rows in name order are read for tier-1 rows (``kw``: a common name word is
             # dense there, found in a few hundred rows); when that does not fill the page (a
-            # rare word, or names that start with it: they sit together further on), every
-            # name match is read through the names' index (PostgreSQL) and sorted.
+            # rare word, or names that start with it: they sit together further on):
             walk = sql.p(WALK, Integer())
             ctes.append(f"kw AS MATERIALIZED (SELECT s.entry_id, s.sort_key, s.number, 1 AS tier "
                         f"FROM (SELECT * FROM ({in_name_order(many, walk)}) s WHERE {tiers[1]}"
@@ -715,14 +714,15 @@ def _run(query: Query, tq: TextQuery, today: date, facets: bool, pg: bool) -> Re
                         f"ORDER BY {by_name} "
                         f"LIMIT {top})")
             walked = f"(SELECT COUNT(*) FROM kw) >= {top}"
-            # Else, one word: the names that start with it sit together in name order (a
-            # range of the order index: its first WALK rows are read for them, ``kr``), those
-            # with a later word that does are few as a rule (a word that starts many names
-            # rarely follows in many) and sorted. Else every name match, sorted.
-            def sorted_names(names: str, upto: str) -> str:
+            # one word: the names that start with it sit together in name order (a range of
+            # the order index: its first WALK rows are read for them, ``kr``), those with a
+            # later word that does are few as a rule (a word that starts many names rarely
+            # follows in many) and sorted; else (or when the range held too few) every name
+            # match, found through the indexes of ``tiers["names"]``, sorted.
+            def sorted_names(names: str, in_tiers: str) -> str:
                 return (f"SELECT * FROM (SELECT s.entry_id, s.sort_key, s.number, {tier} AS "
                         f"tier FROM directory_search s WHERE {wanted} AND {many} AND NOT "
-                        f"{walked} AND {names} AND ({upto}) ORDER BY tier, {sorted_order} "
+                        f"{walked} AND {names} AND ({in_tiers}) ORDER BY tier, {sorted_order} "
                         f"LIMIT {top}) x")
 
             name_tiers = f"({tiers[1]}) OR ({tiers[2]})"
