@@ -35,6 +35,15 @@ def upgrade():
         batch_op.create_index('ix_directory_search_sort', ['sort_key', 'number', 'entry_id'],
                               unique=False)
     if pg:
+        # Rows written before, as the code writes them now (`flask directory rebuild` would
+        # too): the first word of name_key must be sort_key's (the index holds the later
+        # words) — a legal name without letters or digits left sort_key empty and name_key
+        # starting with a space, now sort_key comes from the names that have words — and no
+        # word longer than 255 characters (a lexeme over 2,047 bytes cannot be indexed).
+        op.execute("UPDATE directory_search SET sort_key = left(btrim(name_key), 250), "
+                   "name_key = btrim(name_key) WHERE sort_key = '' AND btrim(name_key) <> ''")
+        op.execute("UPDATE directory_search SET name_key = regexp_replace(name_key, "
+                   "'(\\S{255})\\S+', '\\1', 'g') WHERE name_key ~ '\\S{255}\\S'")
         op.create_index('ix_directory_search_later_names', 'directory_search',
                         [sa.text(LATER_NAME_WORDS)], unique=False, postgresql_using='gin')
 
