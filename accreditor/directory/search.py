@@ -183,7 +183,7 @@ class Result:
     # only: each count is then a lower bound.
     facets_exact: bool = True
     # Matches of the words whatever the other filters (the facet sample, up to FACET_CAP + 1;
-    # 0 when facets were not asked for): words that match entries are not misspelled.
+    # 0 when facets were not asked for: no sample): words that match are not misspelled.
     sampled: int = 0
 
     @property
@@ -506,26 +506,23 @@ def _text_match(sql: _Sql, tq: TextQuery, q: str) -> tuple[str, str, dict[int, s
     # What tiers 1 and 2 need, through indexes: on PostgreSQL every word of a term (per group)
     # starting a name word — the first (sort_key's: a range of the order index) or a later one
     # (a prefix query on LATER_NAME_WORDS) — exactly, or the number containing the query.
-    names = "1 = 1"
-    if sql.pg:
-        later = LATER_NAME_WORDS.format(alias="s.")
+    def first_or_later(w: str) -> tuple[str, str]:
+        return (f"s.sort_key LIKE {sql.p(_like(w) + '%')} ESCAPE '\\'",
+                f"{LATER_NAME_WORDS.format(alias='s.')} @@ "
+                f"CAST({sql.p(_prefix_query(w))} AS tsquery)")
 
-        def starts(w: str) -> str:
-            return (f"(s.sort_key LIKE {sql.p(_like(w) + '%')} ESCAPE '\\' OR {later} @@ "
-                    f"CAST({sql.p(_prefix_query(w))} AS tsquery))")
-        names = " AND ".join("(" + " OR ".join(
-            "(" + " AND ".join(map(starts, t.words)) + ")" for t in g) + ")" for g in tq.groups)
+    names, single = "1 = 1", None
+    if sql.pg:
+        names = " AND ".join("(" + " OR ".join("(" + " AND ".join(
+            "({} OR {})".format(*first_or_later(w)) for w in t.words) + ")" for t in g) + ")"
+            for g in tq.groups)
         if number_like:
             names = f"({names} OR {tier1[0]})"
-    # One word (not a number): its name matches are the rows whose first name word starts
-    # with it (together in name order) and those with a later one that does.
-    single = None
-    if sql.pg and not number_like and len(tq.groups) == 1 and len(tq.groups[0]) == 1 \
-            and len(tq.groups[0][0].words) == 1:
-        w = tq.groups[0][0].words[0]
-        single = (f"s.sort_key LIKE {sql.p(_like(w) + '%')} ESCAPE '\\'",
-                  f"{LATER_NAME_WORDS.format(alias='s.')} @@ "
-                  f"CAST({sql.p(_prefix_query(w))} AS tsquery)")
+        # One word (not a number): its name matches are the rows whose first name word
+        # starts with it (together in name order) and those with a later one that does.
+        if not number_like and len(tq.groups) == 1 and len(tq.groups[0]) == 1 \
+                and len(tq.groups[0][0].words) == 1:
+            single = first_or_later(tq.groups[0][0].words[0])
     tiers = {"names": names, "single": single,
              0: exact, 1: f"NOT ({exact}) AND ({num} OR (({gate}) AND ({phr})))",
              2: f"{rest} AND ({gate}) AND NOT ({phr}) AND ({tier2})",
@@ -851,7 +848,7 @@ def _run(query: Query, tq: TextQuery, today: date, facets: bool, pg: bool) -> Re
     total_exact = not (tq or multi) or total <= COUNT_CAP  # (browsing: sums, always exact)
     return Result(query, hits, total if total_exact else COUNT_CAP, _labelled(counts) if facets else {},
                   total_exact=total_exact, facets_exact=sampled <= FACET_CAP,
-                  sampled=sampled if facets else 0)
+                  sampled=sampled)
 
 
 def _load_hits(order: list[tuple[int, int, int]]) -> list[Hit]:
