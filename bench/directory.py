@@ -148,10 +148,22 @@ def cases(inputs: dict) -> list[tuple[str, list[str]]]:
         else:
             args["status"] = "accredited"
         filtered.append(q("/directory/", **args))
+    # the directory's front pages and one or two facets clicked on them (counts summed from
+    # directory_search_counts, the page off the name index)
+    browse = ["/directory/", f"/{slug}/directory/"]
+    for i in range(18):
+        args = {"programme": inputs["programmes"][i % 5]}
+        if i % 3 == 1:
+            args["country"] = countries[i % len(countries)]
+        elif i % 3 == 2:
+            args = {"country": countries[i % len(countries)]} if i % 2 else {"status": "suspended"}
+        browse.append(q("/directory/", **args))
     return [
         ("trivial `/livez`", ["/livez"]),
         ("text search `/directory/?q=`", [q("/directory/", q=t) for t in terms]),
         ("filtered search (q + programme + country/status)", filtered),
+        ("browse without words (front page, a facet clicked, an AB's page)",
+         browse),
         (f"CAB page, {_lines:,} lines `/{slug}/directory/{number}`",
          [f"/{slug}/directory/{quote(number, safe='')}"]),
         (f"CAB page, last page of lines ({LINES_PAGE_SIZE} a page) "

@@ -11,7 +11,8 @@ describes the behaviour; in short:
 
 * **Index.** ``directory_search`` holds one row per entry (filters, a normalised name, the
   lower-cased number, the entry's own words); ``directory_search_values`` its IAF codes and
-  fields/disciplines; ``directory_search_counts`` the facet counts of searches without words;
+  fields/disciplines; ``directory_search_counts`` the facet counts of searches without words
+  (at eight grains: a search sums the rows of its filters' grain);
   ``directory_search_words`` the words of names (for corrections). The document (the entry's own
   words + every line's summary and field values) is a ``tsvector`` with a GIN index on
   PostgreSQL and the FTS5 table ``directory_fts`` on SQLite. ``index_entry`` (in the publish
@@ -38,7 +39,7 @@ describes the behaviour; in short:
   sample; ``Result.facets_exact``), and builds its page by sorting every match when there are
   at most ``PLAN_CAP`` of them, else in name order off the order index (each name tier its
   cheapest way) — never a walk checking documents for rare matches, never a sort of a common
-  word's matches.
+  word's matches. A search without words sums the counts table at its filters' grain.
 """
 
 # The statements here are assembled from fixed fragments; every value a user gave is a bind
@@ -55,15 +56,28 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, Integer, bindparam, delete, or_, select, text
+from sqlalchemy import (
+    Date,
+    Integer,
+    String,
+    bindparam,
+    cast,
+    delete,
+    literal,
+    or_,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import defer
+from sqlalchemy.engine import Row
 
 from accreditor.core.tenancy import ALL_TENANTS
 from accreditor.directory import cache
 from accreditor.directory.models import (
     FOREVER,
+    GRAIN_BITS,
     LATER_NAME_WORDS,
     NAME_WORD_CHARS,
     DirectoryEntry,
@@ -162,7 +176,7 @@ class Facet:
 
 @dataclass
 class Hit:
-    entry: DirectoryEntry
+    entry: Row  # the listed columns of the DirectoryEntry (_HIT_COLUMNS), by name
     tenant_slug: str
     tenant_name: str
     tier: int = 3  # 0 number, 1 number part or name phrase, 2 name words, 3 other text
@@ -586,28 +600,40 @@ def _count_parts(sql: _Sql, query: Query, weight: str, codes_from: str,
     return parts
 
 
-def _summary_cte(sql: _Sql, today: date) -> str:
-    """``mc``: the summary counts of entries listed for good, plus the ended entries still
-    listed (and their codes) one by one, as (tenant_id, scope_type, status, country, kind,
-    value, n) rows; kind '' counts entries."""
-    pg = sql.pg
-    split = (("split_part(c.value, ':', 1)", "substr(c.value, strpos(c.value, ':') + 1)")
-             if pg else ("substr(c.value, 1, instr(c.value, ':') - 1)",
-                         "substr(c.value, instr(c.value, ':') + 1)"))
-    ended = (f"s.tenant_id IN ({ACTIVE}) AND s.until < {sql.p(FOREVER, Date())} "
-             f"AND s.until >= {sql.p(today, Date())}")
-    return ("mc AS MATERIALIZED (SELECT c.tenant_id, c.scope_type, c.status, c.country, "
-            "c.kind, c.value, c.n FROM directory_search_counts c WHERE c.tenant_id IN "
-            f"({ACTIVE}) AND c.n > 0 UNION ALL SELECT s.tenant_id, s.scope_type, s.status, "
-            f"s.country, '', '', 1 FROM directory_search s WHERE {ended} UNION ALL SELECT "
-            f"s.tenant_id, s.scope_type, s.status, s.country, {split[0]}, {split[1]}, 1 "
-            f"FROM directory_search s {_codes_of(sql, 's')} WHERE {ended})")
+# directory_search_counts' grains: (column, bit) of each single-valued filter it can keep, and
+# the query's filter on that column.
+_DIMS = tuple(GRAIN_BITS.items())
+_GRAIN_FILTERS = ("programme", "status", "country")
+
+
+def _grain(query: Query) -> int:
+    """The grain of directory_search_counts that keeps the query's single-valued filters."""
+    return sum(bit for (_column, bit), name in zip(_DIMS, _GRAIN_FILTERS, strict=True)
+               if getattr(query, name))
+
+
+ENTRIES = "''"  # directory_search_counts.kind of the rows counting entries (not values)
+
+
+def _summed(sql: _Sql, query: Query, today: date, grain: int, kinds: str,
+            filtered: bool) -> str:
+    """A FROM item ``mc``: the rows of directory_search_counts at ``grain`` of ``kinds`` ('' the
+    entries, or the values of those kinds) still listed today, of active ABs, as (tenant_id,
+    scope_type, status, country, kind, value, n) — with the query's single-valued filters when
+    ``filtered`` (else the caller filters each sum)."""
+    scalar = replace(query, iaf_code=None, field=None)
+    where = (f"c.grain = {grain} AND c.kind IN ({kinds}) AND c.until >= "
+             f"{sql.p(today, Date())} AND c.tenant_id IN ({ACTIVE}) AND c.n > 0")
+    if filtered:
+        where += f" AND {_filters(sql, scalar, 'c')}"
+    return ("(SELECT c.tenant_id, c.scope_type, c.status, c.country, c.kind, c.value, c.n "
+            f"FROM directory_search_counts c WHERE {where}) mc")
 
 
 def search(query: Query, *, today: date | None = None, facets: bool = True) -> Result:
     """One page of matching visible entries with the total and (when asked) facet counts.
-    Statements: one for the page, total and counts, one loading the page's entries, at most
-    two for facet labels; a query that found nothing and has misspelled-looking words adds one
+    Statements: one for the page, total and counts, one loading the page's entries, one for
+    the facet labels; a query that found nothing and has misspelled-looking words adds one
     (the corrections) and runs again."""
     today = today or date.today()
     pg = _dialect() == "postgresql"
@@ -775,36 +801,50 @@ def _run(query: Query, tq: TextQuery, today: date, facets: bool, pg: bool) -> Re
             if not tq and len(multi) == 1:
                 # The filtered kind's own counts are over every row (its filter left out),
                 # which m does not hold: the summary table gives them.
-                ctes.append(_summary_cte(sql, today))
-                parts.append(_ROW.format(
-                    kind="'own_code'", value="mc.kind || ':' || mc.value",
-                    n=f"SUM(CASE WHEN {_filters(sql, query, 'mc', multi[0])} THEN mc.n "
-                      "ELSE 0 END)", pos="0")
-                    + f" FROM mc WHERE mc.kind = '{multi[0]}' GROUP BY mc.kind, mc.value")
+                own = _summed(sql, query, today, _grain(query), f"'{multi[0]}'", True)
+                parts.append(_ROW.format(kind="'own_code'", value="mc.kind || ':' || mc.value",
+                                         n="SUM(mc.n)", pos="0")
+                             + f" FROM {own} GROUP BY mc.kind, mc.value")
         cte = ("WITH " + ", ".join(ctes) + " ") if ctes else ""
     else:
         # No words, no IAF/field filter: the page comes off the name index; the counts are
-        # sums over directory_search_counts (entries listed for good) plus the few entries
-        # listed until a date (ended, within retention), counted one by one.
-        cte = "WITH " + _summary_cte(sql, today).replace("mc AS", "m AS", 1) + " "
+        # sums over directory_search_counts at the grain of the filters (``_summed``): the
+        # entries at the query's grain (every value of a filtered column: its facet counts
+        # with the *other* filters) read once, each other column's at the grain adding it.
+        grain = _grain(query)
+        me = _summed(sql, query, today, grain, ENTRIES, False)
+        cte = f"WITH me AS MATERIALIZED (SELECT * FROM {me}) "
         parts.append(
             _ROW.format(kind="'hit'", value="CAST(h.entry_id AS VARCHAR(20))", n="3",
                         pos=f"ROW_NUMBER() OVER (ORDER BY {_order(sql, query, 'h', False)})")
             + " FROM (SELECT s.entry_id, s.sort_key, s.number FROM directory_search s WHERE "
             f"{visible_rows} AND {_filters(sql, query, 's')} "
             f"ORDER BY {_order(sql, query, 's', False)} {limit}) h")
-        entries = "(SELECT * FROM m WHERE m.kind = '') m"
+
+        def summed(cond: str) -> str:
+            return f"SUM(CASE WHEN {cond} THEN mc.n ELSE 0 END)"
+
+        entries = "FROM me mc"
+        parts.append(_ROW.format(kind="'total'", value="''", n=summed(_filters(sql, query, "mc")),
+                                 pos="0") + f" {entries} WHERE 1 = 1")
         if facets:
-            scalar = _count_parts(sql, query, "m.n", "")[1:]
-            parts += [p.replace(" FROM m ", f" FROM {entries} ", 1) for p in scalar]
-            n = ("SUM(CASE WHEN " + _filters(sql, query, "m") + " THEN m.n ELSE 0 END)")
-            parts.append(_ROW.format(kind="'code'", value="m.kind || ':' || m.value", n=n,
-                                     pos="0")
-                         + " FROM m WHERE m.kind <> '' GROUP BY m.kind, m.value")
-        else:
-            parts.append(_ROW.format(kind="'total'", value="''",
-                                     n=f"SUM(CASE WHEN {_filters(sql, query, 'm')} THEN m.n "
-                                       "ELSE 0 END)", pos="0") + f" FROM {entries}")
+            bits = dict(zip(_GRAIN_FILTERS, (b for _c, b in _DIMS), strict=True))
+            for name, column in _SCALAR:
+                column = column.replace("m.", "mc.", 1)
+                value = f"CAST({column} AS VARCHAR(20))" if name == "tenant" else column
+                if name in bits and not getattr(query, name):  # its own grain, filtered
+                    own = _summed(sql, query, today, grain | bits[name], ENTRIES, True)
+                    source = f"FROM {own}"
+                    n = "SUM(mc.n)"
+                else:  # the AB, or a filtered column: counted with the other filters
+                    source, n = entries, summed(_filters(sql, query, "mc", name))
+                parts.append(_ROW.format(kind=f"'{name}'", value=value, n=n, pos="0")
+                             + f" {source} GROUP BY {column}")
+            kinds = ", ".join(f"'{k}'" for k in MULTI_KINDS)
+            parts.append(_ROW.format(kind="'code'", value="mc.kind || ':' || mc.value",
+                                     n="SUM(mc.n)", pos="0")
+                         + f" FROM {_summed(sql, query, today, grain, kinds, True)} "
+                         "GROUP BY mc.kind, mc.value")
     stmt = sql.statement(cte + " UNION ALL ".join(f"SELECT * FROM ({p}) u{i}"
                                                    for i, p in enumerate(parts)))
     hits_order: list[tuple[int, int, int]] = []
@@ -851,44 +891,60 @@ def _run(query: Query, tq: TextQuery, today: date, facets: bool, pg: bool) -> Re
                   sampled=sampled)
 
 
+# What a result lists (names, number, status, programme, dates): not the entry's scope text,
+# places and contacts (the scope text alone runs to megabytes for a few entries). Plain rows:
+# loading 20 ORM entities cost ~2.5 ms a page, these columns ~0.6 ms.
+_HIT_COLUMNS = (DirectoryEntry.id, DirectoryEntry.number, DirectoryEntry.legal_name,
+                DirectoryEntry.trading_names, DirectoryEntry.country,
+                DirectoryEntry.programme_code, DirectoryEntry.programme_name,
+                DirectoryEntry.scope_type, DirectoryEntry.standard, DirectoryEntry.edition,
+                DirectoryEntry.status, DirectoryEntry.lines_total, DirectoryEntry.lines_suspended,
+                DirectoryEntry.ended_on, DirectoryEntry.published_at)
+
+
 def _load_hits(order: list[tuple[int, int, int]]) -> list[Hit]:
     if not order:
         return []
     ids = [entry_id for _pos, entry_id, _tier in order]
     rows = db.session.execute(
-        select(DirectoryEntry, Tenant.slug, Tenant.name)
+        select(*_HIT_COLUMNS, Tenant.slug, Tenant.name)
         .join(Tenant, Tenant.id == DirectoryEntry.tenant_id)
         .where(DirectoryEntry.id.in_(ids))
-        # a result lists names, number, status and programme: not the entry's scope text,
-        # places and contacts (the scope text alone runs to megabytes for a few entries)
-        .options(defer(DirectoryEntry.search_text), defer(DirectoryEntry.locations),
-                 defer(DirectoryEntry.contacts))
         .execution_options(**{ALL_TENANTS: True})).all()
-    by_id = {entry.id: (entry, slug, name) for entry, slug, name in rows}
+    by_id = {row.id: (row, row.slug, row.name) for row in rows}
     return [Hit(*by_id[entry_id], tier=tier) for _pos, entry_id, tier in order
             if entry_id in by_id]
 
 
 def _labelled(counts: dict[str, list[tuple[str, str | None, int]]]) -> dict[str, list[Facet]]:
-    """The top values of each facet with readable labels (one statement for the terms)."""
+    """The top values of each facet with readable labels (one statement)."""
     top = {name: sorted(values, key=lambda v: (-v[2], v[0]))[:FACET_LIMIT]
            for name, values in counts.items()}
     codes = {v for name in MULTI_KINDS for v, _label, _n in top[name]}
     names: dict[tuple[str, str], str] = {}
+    tenants: dict[str, tuple[str, str]] = {}
+    # the ABs' and the codes' names in one statement (a round trip each was ~0.5 ms a page)
+    parts = []
     if top["tenant"]:
-        tenants = {str(i): (slug, name) for i, slug, name in db.session.execute(
-            select(Tenant.id, Tenant.slug, Tenant.name).where(
-                Tenant.id.in_([int(v) for v, _l, _n in top["tenant"]])))}
+        parts.append(select(literal("tenant").label("kind"), cast(Tenant.id, String),
+                            Tenant.slug, Tenant.name)
+                     .where(Tenant.id.in_([int(v) for v, _l, _n in top["tenant"]])))
+    if codes:
+        parts.append(select(RefTerm.kind, RefTerm.code, literal(None, String), RefTerm.name)
+                     .where(RefTerm.tenant_id.is_(None), RefTerm.code.in_(sorted(codes)),
+                            RefTerm.kind.in_((TermKind.iaf_code.value, *FIELD_TERM_KINDS))))
+    if parts:
+        for kind, code, slug, name in db.session.execute(
+                (union_all(*parts) if len(parts) > 1 else parts[0])
+                .execution_options(**{ALL_TENANTS: True})):
+            if kind == "tenant":
+                tenants[code] = (slug, name)
+            else:
+                group = "iaf_code" if kind == TermKind.iaf_code.value else "field"
+                names.setdefault((group, code), name)
+    if top["tenant"]:
         top["tenant"] = [(tenants[v][0], tenants[v][1], n) for v, _l, n in top["tenant"]
                          if v in tenants]
-    if codes:
-        for kind, code, name in db.session.execute(
-                select(RefTerm.kind, RefTerm.code, RefTerm.name)
-                .where(RefTerm.tenant_id.is_(None), RefTerm.code.in_(sorted(codes)),
-                       RefTerm.kind.in_((TermKind.iaf_code.value, *FIELD_TERM_KINDS)))
-                .execution_options(**{ALL_TENANTS: True})):
-            group = "iaf_code" if kind == TermKind.iaf_code.value else "field"
-            names.setdefault((group, code), name)
 
     def label(name: str, value: str, given: str | None) -> str:
         if name == "tenant":
@@ -1092,37 +1148,39 @@ def _clear(where: str, params: dict, pg: bool, *, fts_where: str | None = None) 
                             f"(SELECT s.entry_id FROM directory_search s WHERE {where})"), params)
 
 
-_COUNT_KEY = ("tenant_id", "scope_type", "status", "country", "until")
+_COUNT_KEY = ("grain", "kind", "until", "tenant_id", "scope_type", "status", "country", "value")
 
 
 def _contributions(entry_id: int) -> Counter:
-    """What one entry adds to directory_search_counts (before or after reindexing it)."""
+    """What one entry adds to directory_search_counts (before or after reindexing it): 1 at
+    each grain, for the entry and for each of its multi-valued values."""
     rows = db.session.execute(text(
-        "SELECT s.tenant_id, s.scope_type, s.status, s.country, s.until, "
+        "SELECT s.until, s.tenant_id, s.scope_type, s.status, s.country, "
         "COALESCE(v.kind, ''), COALESCE(v.value, '') FROM directory_search s "
         "LEFT JOIN directory_search_values v ON v.entry_id = s.entry_id "
-        "WHERE s.entry_id = :e AND s.until = :forever").columns(until=Date())
-        .bindparams(bindparam("forever", type_=Date())), {"e": entry_id, "forever": FOREVER}).all()
+        "WHERE s.entry_id = :e").columns(until=Date()), {"e": entry_id}).all()
     out: Counter = Counter()
-    for *key, kind, value in rows:
-        key = tuple(key)
-        out[(*key, "", "")] = 1
-        if kind:
-            out[(*key, kind, value)] = 1
+    for until, tenant_id, *dims, kind, value in rows:
+        for grain in range(8):
+            kept = tuple(d if grain & bit else "" for d, (_c, bit) in zip(dims, _DIMS,
+                                                                          strict=True))
+            out[(grain, "", until, tenant_id, *kept, "")] = 1
+            if kind:
+                out[(grain, kind, until, tenant_id, *kept, value)] = 1
     return out
 
 
 def _apply_counts(delta: Counter, pg: bool) -> None:
     """+1/−1 upserts into directory_search_counts, in key order (no deadlock between two
     publishes)."""
-    rows = [dict(zip((*_COUNT_KEY, "kind", "value"), key, strict=True), n=n)
+    rows = [dict(zip(_COUNT_KEY, key, strict=True), n=n)
             for key, n in sorted(delta.items(), key=lambda kv: tuple(map(str, kv[0]))) if n]
     if not rows:
         return
     table = DirectorySearchCount.__table__
     ins = (pg_insert if pg else sqlite_insert)(table)
     ins = ins.on_conflict_do_update(
-        index_elements=[*_COUNT_KEY, "kind", "value"], set_={"n": table.c.n + ins.excluded.n})
+        index_elements=list(_COUNT_KEY), set_={"n": table.c.n + ins.excluded.n})
     db.session.execute(ins, rows)
 
 
@@ -1192,22 +1250,30 @@ def rebuild_index(*, tenant_id: int | None = None) -> int:
 
 
 def _recount(tenant_id: int | None) -> None:
-    """directory_search_counts of one tenant (or all) from the search rows listed for good
-    (ended entries are counted one by one while they stay listed), set-based."""
-    params: dict = {"forever": FOREVER}
-    cond = "WHERE s.until = :forever"
+    """directory_search_counts of one tenant (or all) from the search rows, set-based: the
+    finest grain (7) from the rows and their values, each coarser grain summed from it."""
+    params: dict = {}
+    cond = ""
     if tenant_id is not None:
-        cond, params["t"] = cond + " AND s.tenant_id = :t", tenant_id
+        cond, params["t"] = " WHERE s.tenant_id = :t", tenant_id
     db.session.execute(text("DELETE FROM directory_search_counts" + (
         "" if tenant_id is None else " WHERE tenant_id = :t")), params)
-    key = "s.tenant_id, s.scope_type, s.status, s.country, s.until"
+    columns = "grain, kind, until, tenant_id, scope_type, status, country, value, n"
+    key = "s.until, s.tenant_id, s.scope_type, s.status, s.country"
     db.session.execute(text(
-        f"INSERT INTO directory_search_counts (tenant_id, scope_type, status, country, until, "
-        f"kind, value, n) SELECT {key}, '', '', COUNT(*) FROM directory_search s {cond} "
-        f"GROUP BY {key} UNION ALL SELECT {key}, v.kind, v.value, COUNT(*) FROM "
-        f"directory_search s JOIN directory_search_values v ON v.entry_id = s.entry_id {cond} "
-        f"GROUP BY {key}, v.kind, v.value").bindparams(bindparam("forever", type_=Date())),
-        params)
+        f"INSERT INTO directory_search_counts ({columns}) SELECT 7, '', {key}, '', COUNT(*) "
+        f"FROM directory_search s{cond} GROUP BY {key} UNION ALL SELECT 7, v.kind, {key}, "
+        f"v.value, COUNT(*) FROM directory_search s JOIN directory_search_values v "
+        f"ON v.entry_id = s.entry_id{cond} GROUP BY v.kind, {key}, v.value"), params)
+    for grain in range(7):
+        kept = [f"c.{column}" if grain & bit else "''" for column, bit in _DIMS]
+        group = ", ".join(k for k in kept if k != "''")
+        db.session.execute(text(
+            f"INSERT INTO directory_search_counts ({columns}) SELECT {grain}, c.kind, c.until, "
+            f"c.tenant_id, {', '.join(kept)}, c.value, SUM(c.n) FROM directory_search_counts c "
+            f"WHERE c.grain = 7{' AND c.tenant_id = :t' if tenant_id is not None else ''} "
+            f"GROUP BY c.kind, c.until, c.tenant_id, {group + ', ' if group else ''}c.value"),
+            params)
 
 
 def include_name(name, type_, parent_names) -> bool:

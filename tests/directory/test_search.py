@@ -13,7 +13,13 @@ from sqlalchemy import select
 from accreditor.core.db import commit
 from accreditor.core.tenancy import tenant_scope
 from accreditor.directory import search
-from accreditor.directory.models import DirectoryEntry, DirectoryLine, DirectorySearchCount
+from accreditor.directory.models import (
+    DirectoryEntry,
+    DirectoryLine,
+    DirectorySearch,
+    DirectorySearchCount,
+    DirectorySearchValue,
+)
 from accreditor.extensions import db
 from tests.directory.conftest import accredited
 from tests.factories import create_accreditation, create_cab
@@ -271,19 +277,76 @@ def test_browsing_without_words_counts_from_the_summary_table_as_a_search_would(
               for name, values in run().facets.items()}
     assert dict(before["status"]) == {"accredited": 5, "suspended": 1}
     assert names(run(status="suspended")) == ["Kestrel Calibration Services"]
-    counts = db.session.execute(select(DirectorySearchCount.kind, DirectorySearchCount.value,
-                                       DirectorySearchCount.status, DirectorySearchCount.n)
-                                .where(DirectorySearchCount.n != 0)
-                                .order_by(DirectorySearchCount.kind, DirectorySearchCount.value,
-                                          DirectorySearchCount.status)).all()
+    table = DirectorySearchCount.__table__
+    every_row = select(table).order_by(*table.primary_key.columns)
+    counts = db.session.execute(every_row.where(table.c.n != 0)).all()
     assert search.rebuild_index() == 6
     commit()
     after = {name: [(f.value, f.count) for f in values] for name, values in run().facets.items()}
     assert after == before
-    assert db.session.execute(select(DirectorySearchCount.kind, DirectorySearchCount.value,
-                                     DirectorySearchCount.status, DirectorySearchCount.n)
-                              .order_by(DirectorySearchCount.kind, DirectorySearchCount.value,
-                                        DirectorySearchCount.status)).all() == counts
+    assert db.session.execute(every_row).all() == counts
+
+
+def test_browsing_counts_match_the_entries_for_every_combination_of_filters(
+        bodies, tenant_a, tenant_b):
+    """The summed counts (each grain of directory_search_counts) against counting the listed
+    entries one by one: every facet with the other filters, the codes with all of them,
+    ended entries while they stay listed, after +1/−1 republishing and after a rebuild."""
+    put(tenant_b, "Recent Withdrawn Calibration", "W-1", "calibration",
+        [("Pressure · gauges", {"discipline": "PRES", "quantity": "Pressure"})],
+        status="withdrawn", ended_on=TODAY - relativedelta(months=11), country="IE")
+    put(tenant_a, "Old Withdrawn Lab", "W-2", "testing", [("Soil", {"field": "SOIL"})],
+        status="withdrawn", ended_on=TODAY - relativedelta(months=13))
+    with tenant_scope(tenant_a):
+        entry = db.session.get(DirectoryEntry, bodies["water"])
+        entry.status, entry.country = "suspended", "IE"
+        db.session.flush()
+        search.index_entry(entry, [])
+        commit()
+    slugs = {tenant_a.id: tenant_a.slug, tenant_b.id: tenant_b.slug}
+    listed = []
+    for entry_id, tenant_id, scope_type, status, country, until in db.session.execute(
+            select(DirectorySearch.entry_id, DirectorySearch.tenant_id,
+                   DirectorySearch.scope_type, DirectorySearch.status,
+                   DirectorySearch.country, DirectorySearch.until)):
+        if until >= TODAY:
+            codes = db.session.execute(select(DirectorySearchValue.kind,
+                                              DirectorySearchValue.value).where(
+                DirectorySearchValue.entry_id == entry_id)).all()
+            listed.append(({"tenant": slugs[tenant_id], "programme": scope_type,
+                            "status": status, "country": country}, codes))
+    assert len(listed) == 7  # the six bodies and the withdrawal within its retention
+
+    def expected(filters: dict) -> tuple[int, dict]:
+        def passes(entry, skip=None):
+            return all(entry[k] == v for k, v in filters.items() if k != skip)
+        facets = {name: {} for name in search.FACETS}
+        for entry, codes in listed:
+            for name in ("tenant", "programme", "status", "country"):
+                if passes(entry, name):
+                    facets[name][entry[name]] = facets[name].get(entry[name], 0) + 1
+            if passes(entry):
+                for kind, value in codes:
+                    facets[kind][value] = facets[kind].get(value, 0) + 1
+        return sum(passes(entry) for entry, _codes in listed), facets
+
+    choices = {"tenant": (None, "alpha", "bravo"), "country": (None, "GB", "IE"),
+               "programme": (None, "calibration", "ms_certification", "testing"),
+               "status": (None, "accredited", "withdrawn", "suspended")}
+
+    def check():
+        combos = [{}]
+        for name, values in choices.items():
+            combos = [{**c, **({name: v} if v else {})} for c in combos for v in values]
+        for filters in combos:
+            result = run(**filters)
+            assert (result.total, {name: {f.value: f.count for f in values}
+                                   for name, values in result.facets.items()}) \
+                == expected(filters), filters
+    check()
+    assert search.rebuild_index() == 8
+    commit()
+    check()
 
 
 def test_a_rebuild_indexes_as_publishing_did(bodies, tenant_a):
