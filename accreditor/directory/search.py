@@ -551,34 +551,26 @@ _SCALAR = (("tenant", "m.tenant_id"), ("programme", "m.scope_type"), ("status", 
            ("country", "m.country"))
 
 
-def _codes_of(sql: _Sql, alias: str) -> str:
-    """A FROM item: one row ``c.value`` per code of the row ``alias``."""
-    if sql.pg:  # '["field:PRES", "iaf_code:28"]' (json_agg's layout) cut as text: no JSON parse
-        return (f"CROSS JOIN LATERAL (SELECT btrim(x, '\"') AS value FROM unnest("
-                f"string_to_array(btrim({alias}.codes, '[]'), ', ')) x) c")
-    return f", json_each({alias}.codes) c"
-
-
 # One row ``c.value`` ('iaf_code:28') per code of each row of m, from the values table (by its
 # primary key: no parsing of ``codes``).
 _VALUES_OF_M = ("JOIN (SELECT v.entry_id, v.kind || ':' || v.value AS value FROM "
                 "directory_search_values v) c ON c.entry_id = m.entry_id")
 
 
-def _count_parts(sql: _Sql, query: Query, weight: str, codes_from: str,
-                 total_kind: str = "total") -> list[str]:
-    """The total and the facet counts over ``m`` (each facet with the other filters): one
-    GROUPING SETS pass on PostgreSQL, one GROUP BY per facet on SQLite; the codes in one pass
-    (each code counted where the filters other than its kind's hold)."""
+def _count_parts(sql: _Sql, query: Query) -> list[str]:
+    """The facet counts over the sample ``m`` (each facet with the other filters) and the
+    sample's own total ('sample_total'): one GROUPING SETS pass on PostgreSQL, one GROUP BY per
+    facet on SQLite; the codes in one pass (each code counted where the filters other than its
+    kind's hold)."""
     def when(cond: str) -> str:
-        return f"SUM(CASE WHEN {cond} THEN {weight} ELSE 0 END)"
+        return f"SUM(CASE WHEN {cond} THEN 1 ELSE 0 END)"
 
     total = when(_filters(sql, query, "m"))
     code_n = when(
         f"(CASE WHEN c.value LIKE 'iaf_code:%' THEN ({_filters(sql, query, 'm', 'iaf_code')}) "
         f"ELSE ({_filters(sql, query, 'm', 'field')}) END)")
     parts = [_ROW.format(kind="'code'", value="c.value", n=code_n, pos="0")
-             + f" FROM m {codes_from} GROUP BY c.value"]
+             + f" FROM m {_VALUES_OF_M} GROUP BY c.value"]
     if sql.pg:
         grouping = ", ".join(f"({column})" for _name, column in _SCALAR)
         kinds = " ".join(f"WHEN GROUPING({column}) = 0 THEN '{name}'" for name, column in _SCALAR)
@@ -586,11 +578,11 @@ def _count_parts(sql: _Sql, query: Query, weight: str, codes_from: str,
                   "m.country, '')")
         counts = " ".join(f"WHEN GROUPING({column}) = 0 THEN "
                           f"{when(_filters(sql, query, 'm', name))}" for name, column in _SCALAR)
-        parts.append(_ROW.format(kind=f"CASE {kinds} ELSE '{total_kind}' END", value=values,
+        parts.append(_ROW.format(kind=f"CASE {kinds} ELSE 'sample_total' END", value=values,
                                  n=f"CASE {counts} ELSE {total} END", pos="0")
                      + f" FROM m GROUP BY GROUPING SETS ({grouping}, ())")
         return parts
-    parts.append(_ROW.format(kind=f"'{total_kind}'", value="''", n=total, pos="0")
+    parts.append(_ROW.format(kind="'sample_total'", value="''", n=total, pos="0")
                  + " FROM m WHERE 1 = 1")
     for name, column in _SCALAR:
         value = f"CAST({column} AS VARCHAR(20))" if name == "tenant" else column
@@ -795,7 +787,7 @@ def _run(query: Query, tq: TextQuery, today: date, facets: bool, pg: bool) -> Re
                       f") s")
             ctes.append(f"m AS MATERIALIZED (SELECT * FROM {source} "
                         f"LIMIT {sql.p(FACET_CAP + 1, Integer())})")
-            parts += _count_parts(sql, query, "1", _VALUES_OF_M, "sample_total")
+            parts += _count_parts(sql, query)
             parts.append(_ROW.format(kind="'sampled'", value="''", n="COUNT(*)", pos="0")
                          + " FROM m WHERE 1 = 1")
             if not tq and len(multi) == 1:
