@@ -593,15 +593,15 @@ def _count_parts(sql: _Sql, query: Query) -> list[str]:
 
 
 # directory_search_counts' grains: (column, bit) of each single-valued filter it can keep, and
-# the query's filter on that column.
+# each query filter's bit (programme is the column scope_type).
 _DIMS = tuple(GRAIN_BITS.items())
-_GRAIN_FILTERS = ("programme", "status", "country")
+_FILTER_BITS = {"programme": GRAIN_BITS["scope_type"], "status": GRAIN_BITS["status"],
+                "country": GRAIN_BITS["country"]}
 
 
 def _grain(query: Query) -> int:
     """The grain of directory_search_counts that keeps the query's single-valued filters."""
-    return sum(bit for (_column, bit), name in zip(_DIMS, _GRAIN_FILTERS, strict=True)
-               if getattr(query, name))
+    return sum(bit for name, bit in _FILTER_BITS.items() if getattr(query, name))
 
 
 ENTRIES = "''"  # directory_search_counts.kind of the rows counting entries (not values)
@@ -820,12 +820,11 @@ def _run(query: Query, tq: TextQuery, today: date, facets: bool, pg: bool) -> Re
         parts.append(_ROW.format(kind="'total'", value="''", n=summed(_filters(sql, query, "mc")),
                                  pos="0") + f" {entries} WHERE 1 = 1")
         if facets:
-            bits = dict(zip(_GRAIN_FILTERS, (b for _c, b in _DIMS), strict=True))
             for name, column in _SCALAR:
                 column = column.replace("m.", "mc.", 1)
                 value = f"CAST({column} AS VARCHAR(20))" if name == "tenant" else column
-                if name in bits and not getattr(query, name):  # its own grain, filtered
-                    own = _summed(sql, query, today, grain | bits[name], ENTRIES, True)
+                if name in _FILTER_BITS and not getattr(query, name):  # its grain, filtered
+                    own = _summed(sql, query, today, grain | _FILTER_BITS[name], ENTRIES, True)
                     source = f"FROM {own}"
                     n = "SUM(mc.n)"
                 else:  # the AB, or a filtered column: counted with the other filters
@@ -1250,7 +1249,7 @@ def _recount(tenant_id: int | None) -> None:
         cond, params["t"] = " WHERE s.tenant_id = :t", tenant_id
     db.session.execute(text("DELETE FROM directory_search_counts" + (
         "" if tenant_id is None else " WHERE tenant_id = :t")), params)
-    columns = "grain, kind, until, tenant_id, scope_type, status, country, value, n"
+    columns = ", ".join((*_COUNT_KEY, "n"))
     key = "s.until, s.tenant_id, s.scope_type, s.status, s.country"
     db.session.execute(text(
         f"INSERT INTO directory_search_counts ({columns}) SELECT 7, '', {key}, '', COUNT(*) "
